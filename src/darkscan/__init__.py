@@ -1,0 +1,19 @@
+"""darkscan: from a dark-matter model to a trained classifier.
+
+Map of the package (one line per module):
+
+- ``darkscan.study``      the study file (YAML) → validated :class:`~darkscan.study.Study` and its plan
+- ``darkscan.registry``   physics processes: MG5 model/process lines, parameters, invisibles, Pythia equivalents
+- ``darkscan.errors``     :class:`~darkscan.errors.DarkscanError` and its subclasses
+- ``darkscan.io``         atomic writes and content hashes shared by every stage
+- ``darkscan.cards``      Jinja templates for MadGraph5, Pythia 8, Delphes and SLHA cards
+- ``darkscan.gen``        running generators: embedded Pythia 8 + fast detector, containers, Slurm
+- ``darkscan.analysis``   readers (LHE, HepMC3, Delphes ROOT), event tables, features, selections, histograms
+- ``darkscan.ml``         Keras classifiers and regressors
+- ``darkscan.cli``        the ``darkscan`` command (typer)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

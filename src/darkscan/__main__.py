@@ -1,0 +1,3 @@
+from darkscan.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``darkscan`` command: one typer group per stage, thin shells over library functions."""

@@ -1,0 +1,66 @@
+"""Top-level ``darkscan`` app: composes the command groups and turns errors into one-line messages.
+
+Only typer and rich are imported at start-up; each command imports the library it needs, so
+``darkscan --help`` stays fast (no TensorFlow, uproot or pythia8mc at import).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+import typer.core
+
+from darkscan import __version__
+from darkscan.cli import study
+from darkscan.errors import DarkscanError
+
+__all__ = ["app", "main"]
+
+
+class _Group(typer.core.TyperGroup):
+    """Reports :class:`DarkscanError` as plain lines on stderr with its exit code, no traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from darkscan.cli._console import err
+
+        try:
+            return super().invoke(ctx)
+        except DarkscanError as exc:
+            for line in exc.problems:
+                err.print(f"error: {line}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: finished pieces are kept; rerun the same command to resume", markup=False)
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="darkscan",
+    help="From a dark-matter model to a trained classifier. Every command takes a study file (YAML).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"darkscan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """From a dark-matter model to a trained classifier. Every command takes a study file (YAML)."""
+
+
+app.add_typer(study.app, name="study")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,359 @@
+"""Physics-process registry: every signal model and SM background darkscan can generate.
+
+Each :class:`Process` declares what the cards and generators need: the signature (monojet or
+mono-Z with Z→ℓℓ), the MadGraph5 UFO model and restriction to import, the process lines, the model
+parameters with units, defaults and param-card locations (LHA block and ids), the PDG ids of the
+invisible BSM particles (for the Delphes invisibility patch and for MET), and whether the embedded
+Pythia 8 backend has an equivalent.
+
+Sources of the facts, in order of trust:
+
+- ``shared/notes/madgraph-models.md``: DMsimp_s_spin0 v1.0, DMsimp_s_spin1 v1.0, DMsimp_s_spin2 v1.1
+  and ALP_linear_UFO imported and run in a real MG5_aMC 3.5.7 (particle names, PDG ids, DMINPUTS /
+  ALPPARS entries, which process lines generate).
+- ``shared/data/mg5/*/run_01_tag_1_banner.txt``: real MG5 3.5.7 runs of ``sm`` and ``MSSM_SLHA2``.
+- MG5's MSSM_SLHA2 model: sneutrino names ``sve svm svt`` (PDG 1000012/14/16), ``n1`` = 1000022.
+
+PDG ids follow the model actually used: DMsimp_s_spin1 **v1.0** numbering (Y1 = 55, Xd = 52). The
+v2.x release renumbers (Y1 = 5000001, Xd = 5000521); the container pins v1.0, and a user who swaps
+the model must swap the ids too.
+
+Unconfirmed facts are said so in :attr:`Process.unconfirmed`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Literal
+
+from darkscan.errors import StudyError, did_you_mean
+
+__all__ = [
+    "PROCESSES",
+    "CardEntry",
+    "Constraint",
+    "Parameter",
+    "Process",
+    "get_process",
+]
+
+Signature = Literal["monojet", "monoz"]
+Role = Literal["signal", "background"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CardEntry:
+    """Where a parameter lands in the MG5 param card: LHA ``block`` and entry ``ids``."""
+
+    block: str
+    ids: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return f"{self.block} {' '.join(map(str, self.ids))}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """A model parameter a study can set or scan.
+
+    ``entries`` lists every param-card location the value is written to (one physics coupling can be
+    several card entries, e.g. a universal quark coupling). Widths accept the string ``"auto"``
+    (MG5 computes them from the other parameters).
+    """
+
+    name: str
+    kind: Literal["mass", "width", "coupling", "scale"]
+    unit: str
+    default: float
+    description: str
+    entries: tuple[CardEntry, ...]
+    minimum: float | None = None
+
+    def check(self, value: float | str) -> str | None:
+        """Why ``value`` is not allowed, or None if it is."""
+        if isinstance(value, str):
+            if self.kind == "width" and value.lower() == "auto":
+                return None
+            allowed = 'a number or "auto"' if self.kind == "width" else "a number"
+            return f"must be {allowed}, got {value!r}"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be ≥ {self.minimum:g} {self.unit}".rstrip() + f", got {value:g}"
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Constraint:
+    """``lower < upper`` must hold between two parameters (the model forbids otherwise)."""
+
+    lower: str
+    upper: str
+    reason: str
+
+    def check(self, values: Mapping[str, float | str]) -> str | None:
+        lo, hi = values.get(self.lower), values.get(self.upper)
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and not lo < hi:
+            return f"{self.lower} = {lo:g} must be below {self.upper} = {hi:g}: {self.reason}"
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Process:
+    """One generable process: a signal model in one signature, or an SM background."""
+
+    name: str
+    role: Role
+    family: str
+    signatures: tuple[Signature, ...]
+    description: str
+    mg5_model: str
+    mg5_restriction: str | None
+    mg5_model_source: str
+    mg5_processes: tuple[str, ...]
+    mg5_defines: tuple[str, ...] = ()
+    #: decays handed to MadSpin (e.g. the Z of a loop-induced process)
+    madspin_decays: tuple[str, ...] = ()
+    #: MG5 run-card generation cuts used unless the study overrides them (GeV)
+    generation_cuts: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    parameters: tuple[Parameter, ...] = ()
+    #: stable BSM particles that escape the detector (SM neutrinos are always invisible)
+    invisible_pdgids: tuple[int, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    #: what the embedded Pythia 8 backend generates instead, and how exact it is; None: no equivalent
+    pythia: str | None = None
+    unconfirmed: str | None = None
+
+    @property
+    def mg5_import(self) -> str:
+        """The ``import model`` argument, restriction included (``MSSM_SLHA2-full``)."""
+        return f"{self.mg5_model}-{self.mg5_restriction}" if self.mg5_restriction else self.mg5_model
+
+    def parameter(self, name: str) -> Parameter:
+        for parameter in self.parameters:
+            if parameter.name == name:
+                return parameter
+        raise KeyError(name)
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.parameters}
+
+
+def _p(name: str, kind: Literal["mass", "width", "coupling", "scale"], default: float, description: str,
+       *entries: tuple[str, tuple[int, ...]], minimum: float | None = None) -> Parameter:
+    unit = "GeV" if kind in ("mass", "width", "scale") else ""
+    if minimum is None and kind in ("mass", "width", "scale"):
+        minimum = 0.0
+    return Parameter(name, kind, unit, default, description,
+                     tuple(CardEntry(block, ids) for block, ids in entries), minimum)
+
+
+_DMSIMP = "FeynRules DMsimp (https://feynrules.irmp.ucl.ac.be/wiki/DMsimp)"
+_MONOJET_CUTS = {"ptj": 130.0}
+
+# --- spin-1 mediator (DMsimp_s_spin1 v1.0): Y1 = 55, Xd = 52, coupling order DMV -------------
+_SPIN1 = (
+    _p("m_med", "mass", 1000.0, "vector mediator Y1 mass", ("MASS", (55,))),
+    _p("w_med", "width", 10.0, "Y1 width (\"auto\": computed by MG5)", ("DECAY", (55,))),
+    _p("m_dm", "mass", 10.0, "Dirac DM Xd mass", ("MASS", (52,))),
+    _p("g_dm", "coupling", 1.0, "vector coupling of Y1 to Xd (gVXd)", ("DMINPUTS", (2,))),
+    _p("g_q", "coupling", 0.25, "universal vector coupling of Y1 to quarks (gVd11…gVu33)",
+       *[("DMINPUTS", (i,)) for i in range(4, 10)]),
+    _p("ga_dm", "coupling", 0.0, "axial coupling of Y1 to Xd (gAXd)", ("DMINPUTS", (3,))),
+    _p("ga_q", "coupling", 0.0, "universal axial coupling of Y1 to quarks (gAd11…gAu33)",
+       *[("DMINPUTS", (i,)) for i in range(10, 16)]),
+)
+# --- spin-0 mediator (DMsimp_s_spin0 v1.0): Y0 = 54, Xd = 52, coupling order DMS -------------
+_SPIN0 = (
+    _p("m_med", "mass", 1000.0, "scalar mediator Y0 mass", ("MASS", (54,))),
+    _p("w_med", "width", 10.0, "Y0 width (\"auto\": computed by MG5)", ("DECAY", (54,))),
+    _p("m_dm", "mass", 10.0, "Dirac DM Xd mass", ("MASS", (52,))),
+    _p("g_dm", "coupling", 1.0, "scalar coupling of Y0 to Xd (gSXd)", ("DMINPUTS", (3,))),
+    _p("g_q", "coupling", 1.0, "universal scalar (Yukawa-scaled) coupling to quarks (gSd11…gSu33)",
+       *[("DMINPUTS", (i,)) for i in range(5, 11)]),
+    _p("gp_dm", "coupling", 0.0, "pseudoscalar coupling of Y0 to Xd (gPXd)", ("DMINPUTS", (4,))),
+    _p("gp_q", "coupling", 0.0, "universal pseudoscalar coupling to quarks (gPd11…gPu33)",
+       *[("DMINPUTS", (i,)) for i in range(11, 17)]),
+)
+# --- spin-2 mediator (DMsimp_s_spin2 v1.1): Y2 = 5000002, Xd = 5000521, coupling order DMT ---
+_SPIN2 = (
+    _p("m_med", "mass", 1000.0, "spin-2 mediator Y2 mass", ("MASS", (5000002,))),
+    _p("w_med", "width", 10.0, "Y2 width (\"auto\": computed by MG5)", ("DECAY", (5000002,))),
+    _p("m_dm", "mass", 10.0, "Dirac DM Xd mass", ("MASS", (5000521,))),
+    _p("lambda_med", "scale", 1000.0, "suppression scale Λ of the Y2 couplings", ("DMINPUTS", (1,)), minimum=1e-9),
+    _p("g_g", "coupling", 1.0, "Y2 coupling to gluons (gTg)", ("DMINPUTS", (2,))),
+    _p("g_q", "coupling", 1.0, "Y2 coupling to quarks (gTq, and gTq3 for the third generation)",
+       ("DMINPUTS", (5,)), ("DMINPUTS", (6,))),
+    _p("g_dm", "coupling", 1.0, "Y2 coupling to Xd (gTXd)", ("DMINPUTS", (10,))),
+)
+# --- ALP (ALP_linear_UFO): ax = 9000005, coupling orders QCD, QED, NP ---------------------------
+_ALP = (
+    _p("m_a", "mass", 0.001, "ALP mass", ("MASS", (9000005,))),
+    # A light ALP escapes the detector; a zero width keeps MG5 from decaying it.
+    _p("w_a", "width", 0.0, "ALP width (0: stable at collider scales)", ("DECAY", (9000005,))),
+    _p("f_a", "scale", 1000.0, "ALP decay constant f_a", ("ALPPARS", (1,)), minimum=1e-9),
+    _p("c_g", "coupling", 1.0, "ALP–gluon Wilson coefficient CGtil (model default 0: no monojet)",
+       ("ALPPARS", (2,))),
+    _p("c_w", "coupling", 1.0, "ALP–SU(2) Wilson coefficient CWtil", ("ALPPARS", (3,))),
+    _p("c_b", "coupling", 1.0, "ALP–U(1) Wilson coefficient CBtil", ("ALPPARS", (4,))),
+)
+# --- MSSM (MSSM_SLHA2-full): defaults = the SPS1a-like spectrum MG5 ships ----------------------
+_SNEUTRINO_IDS = (1000012, 1000014, 1000016)
+_NEUTRALINO_DM = (
+    _p("m_dm", "mass", 96.68807, "lightest neutralino χ̃⁰₁ mass", ("MASS", (1000022,))),
+    _p("m_sneutrino", "mass", 185.2583, "sneutrino masses (all three flavours)",
+       *[("MASS", (i,)) for i in _SNEUTRINO_IDS]),
+)
+_SNEUTRINO_DM = (
+    _p("m_dm", "mass", 185.2583, "sneutrino ν̃ mass (all three flavours, the DM candidate)",
+       *[("MASS", (i,)) for i in _SNEUTRINO_IDS]),
+    _p("m_neutralino", "mass", 2000.0, "lightest neutralino χ̃⁰₁ mass (above the sneutrino)",
+       ("MASS", (1000022,))),
+)
+_MSSM_SOURCE = "ships with MG5_aMC (models/MSSM_SLHA2)"
+_MSSM_NOTE = ("MSSM_SLHA2's default restriction ties sneutrino masses together and overwrites "
+              "differing card values; '-full' keeps every mass independent")
+
+_SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
+    "spin0": dict(
+        description="scalar mediator Y0 → Dirac DM (DMsimp_s_spin0), gluon fusion via top loop",
+        mg5_model="DMsimp_s_spin0", mg5_restriction=None, source=f"{_DMSIMP}, v1.0",
+        parameters=_SPIN0, invisible=(52,),
+        monojet=dict(processes=("p p > xd xd~ j [noborn=QCD]",),
+                     pythia="DM:gg2S2XXj (scalar S = 54 → χχ + jet, top-loop gluon fusion): same topology; "
+                            "Pythia's coupling parametrisation differs from DMsimp"),
+        monoz=dict(processes=("p p > xd xd~ z [noborn=QCD]",), madspin=("z > l+ l-",), pythia=None),
+        constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop)",
+    ),
+    "spin1": dict(
+        description="vector mediator Y1 → Dirac DM (DMsimp_s_spin1)",
+        mg5_model="DMsimp_s_spin1", mg5_restriction="full", source=f"{_DMSIMP}, v1.0",
+        parameters=_SPIN1, invisible=(52,),
+        monojet=dict(processes=("p p > xd xd~ j",),
+                     pythia="DM:qg2Zp2XXj + DM:ffbar2Zp2XXj (Z' = 55 → χχ + jet): same model class, "
+                            "vector couplings set from g_q, g_dm"),
+        monoz=dict(processes=("p p > xd xd~ z, z > l+ l-",), pythia=None),
+        constraints=(),
+    ),
+    "spin2": dict(
+        description="spin-2 mediator Y2 → Dirac DM (DMsimp_s_spin2)",
+        mg5_model="DMsimp_s_spin2", mg5_restriction=None, source=f"{_DMSIMP}, v1.1",
+        parameters=_SPIN2, invisible=(5000521,),
+        monojet=dict(processes=("p p > xd xd~ j",),
+                     pythia="ExtraDimensionsG*: RS graviton G* (5100039) + jet decaying invisibly: an "
+                            "approximation (universal graviton couplings, invisible decay to neutrinos)"),
+        monoz=dict(processes=("p p > xd xd~ z, z > l+ l-",), pythia=None),
+        constraints=(),
+    ),
+    "alp": dict(
+        description="axion-like particle a, stable at collider scales (ALP_linear_UFO)",
+        mg5_model="ALP_linear_UFO", mg5_restriction=None,
+        source="FeynRules ALP linear EFT (Brivio et al., arXiv:1701.05379)",
+        parameters=_ALP, invisible=(9000005,),
+        monojet=dict(processes=("p p > ax j",),
+                     pythia="HiggsBSM A3 (36) + jet, A3 stable (a light invisible pseudoscalar): same "
+                            "final state; couplings are Pythia's 2HDM ones, not the ALP EFT's"),
+        monoz=dict(processes=("p p > ax z, z > l+ l-",), pythia=None),
+        constraints=(),
+    ),
+    "neutralino": dict(
+        description="MSSM lightest neutralino χ̃⁰₁ pair (MSSM_SLHA2)",
+        mg5_model="MSSM_SLHA2", mg5_restriction="full", source=_MSSM_SOURCE,
+        parameters=_NEUTRALINO_DM, invisible=(1000022,),
+        monojet=dict(processes=("p p > n1 n1 j",),
+                     pythia="SUSY:qqbar2chi0chi0 (χ̃⁰₁χ̃⁰₁) from the SLHA spectrum; the jet comes from the "
+                            "parton shower (ISR), not the matrix element"),
+        monoz=dict(processes=("p p > n1 n1 z, z > l+ l-",), pythia=None),
+        constraints=(Constraint("m_dm", "m_sneutrino", "χ̃⁰₁ must be the LSP to be the dark matter"),),
+        note=_MSSM_NOTE,
+    ),
+    "sneutrino": dict(
+        description="MSSM sneutrino ν̃ pair, ν̃ the LSP (MSSM_SLHA2)",
+        mg5_model="MSSM_SLHA2", mg5_restriction="full", source=_MSSM_SOURCE,
+        parameters=_SNEUTRINO_DM, invisible=(*_SNEUTRINO_IDS, 1000022),
+        defines=("snu = sve svm svt", "snu~ = sve~ svm~ svt~"),
+        monojet=dict(processes=("p p > snu snu~ j",),
+                     pythia="SUSY:qqbar2sleptonantislepton restricted to ν̃ν̃* from the SLHA spectrum; the "
+                            "jet comes from the parton shower (ISR)"),
+        monoz=dict(processes=("p p > snu snu~ z, z > l+ l-",), pythia=None),
+        constraints=(Constraint("m_dm", "m_neutralino", "ν̃ must be the LSP to be the dark matter"),),
+        note=_MSSM_NOTE,
+    ),
+}
+
+
+def _signals() -> list[Process]:
+    processes = []
+    for family, spec in _SIGNAL_FAMILIES.items():
+        for signature in ("monojet", "monoz"):
+            sig = spec[signature]
+            assert isinstance(sig, dict)
+            processes.append(Process(
+                name=f"{family}_{signature}",
+                role="signal",
+                family=family,
+                signatures=(signature,),  # type: ignore[arg-type]
+                description=f"{spec['description']}, {'monojet' if signature == 'monojet' else 'mono-Z (Z→ℓℓ)'}",
+                mg5_model=spec["mg5_model"],  # type: ignore[arg-type]
+                mg5_restriction=spec["mg5_restriction"],  # type: ignore[arg-type]
+                mg5_model_source=spec["source"],  # type: ignore[arg-type]
+                mg5_processes=sig["processes"],
+                mg5_defines=spec.get("defines", ()),  # type: ignore[arg-type]
+                madspin_decays=sig.get("madspin", ()),
+                generation_cuts=_MONOJET_CUTS if signature == "monojet" else {},
+                parameters=spec["parameters"],  # type: ignore[arg-type]
+                invisible_pdgids=spec["invisible"],  # type: ignore[arg-type]
+                constraints=spec["constraints"],  # type: ignore[arg-type]
+                pythia=sig.get("pythia"),
+                unconfirmed=spec.get("note"),  # type: ignore[arg-type]
+            ))
+    return processes
+
+
+_SM_SOURCE = "ships with MG5_aMC (models/sm)"
+
+
+def _background(name: str, signatures: tuple[Signature, ...], description: str, processes: tuple[str, ...],
+                pythia: str, cuts: Mapping[str, float] | None = None) -> Process:
+    return Process(name=name, role="background", family="sm", signatures=signatures, description=description,
+                   mg5_model="sm", mg5_restriction=None, mg5_model_source=_SM_SOURCE, mg5_processes=processes,
+                   generation_cuts=dict(cuts or {}), pythia=pythia)
+
+
+_BACKGROUNDS = [
+    _background("sm_znunu_jet", ("monojet",), "Z(→νν) + jet, the irreducible monojet background",
+                ("p p > z j, z > vl vl~",),
+                "WeakBosonAndParton:qqbar2gmZg + qg2gmZq, pure Z, Z → νν", _MONOJET_CUTS),
+    _background("sm_wlnu_jet", ("monojet",), "W(→ℓν) + jet, ℓ = e, μ, τ (lepton lost or a τ-jet)",
+                ("p p > w+ j, w+ > l+ vl", "p p > w- j, w- > l- vl~",
+                 "p p > w+ j, w+ > ta+ vt", "p p > w- j, w- > ta- vt~"),
+                "WeakBosonAndParton:qqbar2Wg + qg2Wq, W → eν, μν, τν", _MONOJET_CUTS),
+    _background("sm_ttbar", ("monojet", "monoz"), "top-pair production, all decays",
+                ("p p > t t~",), "Top:gg2ttbar + qqbar2ttbar"),
+    _background("sm_zz_llvv", ("monoz",), "ZZ → ℓℓνν, the irreducible mono-Z background",
+                ("p p > z z, z > l+ l-, z > vl vl~",),
+                "WeakDoubleBoson:ffbar2gmZgmZ, pure Z, filtered to one Z → ee/μμ and one Z → νν"),
+    _background("sm_wz_lvll", ("monoz",), "WZ → ℓνℓℓ (one lepton lost)",
+                ("p p > w+ z, w+ > l+ vl, z > l+ l-", "p p > w- z, w- > l- vl~, z > l+ l-"),
+                "WeakDoubleBoson:ffbar2ZW, Z → ee/μμ, W → eν/μν/τν"),
+    _background("sm_ww_lvlv", ("monoz",), "WW → ℓνℓν",
+                ("p p > w+ w-, w+ > l+ vl, w- > l- vl~",),
+                "WeakDoubleBoson:ffbar2WW, W → eν/μν/τν"),
+    _background("sm_zll_jet", ("monoz",), "Z(→ℓℓ) + jet (fake MET from jet mismeasurement)",
+                ("p p > z j, z > l+ l-",),
+                "WeakBosonAndParton:qqbar2gmZg + qg2gmZq, pure Z, Z → ee/μμ", {"ptj": 20.0}),
+]
+
+#: Every process, by name.
+PROCESSES: dict[str, Process] = {p.name: p for p in (*_signals(), *_BACKGROUNDS)}
+
+
+def get_process(name: str) -> Process:
+    """The registered process ``name``; a :class:`StudyError` with the closest name otherwise."""
+    try:
+        return PROCESSES[name]
+    except KeyError:
+        raise StudyError(f"unknown process {name!r}: {did_you_mean(name, PROCESSES)}") from None
