@@ -41,6 +41,8 @@ from darkscan.io import atomic_path
 
 __all__ = [
     "EVENT_FIELDS",
+    "read_feature_table",
+    "write_feature_table",
     "OBJECT_FIELDS",
     "SCHEMA_VERSION",
     "EventTableMetadata",
@@ -190,3 +192,34 @@ def read_event_table(path: str | os.PathLike[str], *, columns: list[str] | None 
     metadata = read_event_table_metadata(path)
     table = pq.read_table(path, columns=columns)
     return ak.from_arrow(table, highlevel=True), metadata
+
+
+def write_feature_table(path: str | os.PathLike[str], columns: dict[str, Any], metadata: EventTableMetadata) -> None:
+    """Write a flat feature table (one numpy column per feature, same length) to Parquet, atomically.
+
+    Feature tables hold the columns of :data:`darkscan.analysis.features.FEATURES` (plus ``passed``,
+    the study selection's verdict, when a selection was applied); their metadata is the event
+    table's, carried over so that cross sections travel with the features.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"feature columns differ in length: {lengths}")
+    table = pa.table({name: np.asarray(values) for name, values in columns.items()})
+    table = table.replace_schema_metadata({b"darkscan": metadata.to_json().encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def read_feature_table(
+    path: str | os.PathLike[str], *, columns: list[str] | None = None
+) -> tuple[dict[str, Any], EventTableMetadata]:
+    """Read a flat feature table: ``{name: numpy array}`` and its metadata."""
+    import pyarrow.parquet as pq
+
+    metadata = read_event_table_metadata(path)
+    table = pq.read_table(path, columns=columns)
+    return {name: table.column(name).to_numpy() for name in table.column_names}, metadata
