@@ -208,8 +208,10 @@ _NEUTRALINO_DM = (
     _p("m_sneutrino", "mass", 185.2583, "e- and μ-sneutrino mass", ("MASS", (1000012,)), ("MASS", (1000014,))),
     _p("m_sneutrino_tau", "mass", 184.7085, "τ-sneutrino mass", ("MASS", (1000016,))),
 )
+# ν̃ must be the LSP: in the reference spectrum τ̃₁ (134.5 GeV), ẽ_R (144.1), χ̃⁰₂ (181.1) and χ̃±₁
+# (181.7) are all lighter than its 185.3 GeV sneutrinos, so the default sits below τ̃₁.
 _SNEUTRINO_DM = (
-    _p("m_dm", "mass", 185.2583, "sneutrino ν̃ mass (all three flavours, the DM candidate)",
+    _p("m_dm", "mass", 120.0, "sneutrino ν̃ mass (all three flavours, the DM candidate)",
        *[("MASS", (i,)) for i in _SNEUTRINO_IDS]),
     _p("m_neutralino", "mass", 2000.0, "lightest neutralino χ̃⁰₁ mass (above the sneutrino)",
        ("MASS", (1000022,))),

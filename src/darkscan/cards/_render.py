@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 from darkscan.errors import CardError
 
@@ -23,6 +25,8 @@ TEMPLATE_VERSIONS: dict[str, int] = {
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one Jinja environment: templates from package data, any undefined name is an error."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("darkscan.cards", "templates"),
         undefined=jinja2.StrictUndefined,
@@ -33,6 +37,8 @@ def environment() -> jinja2.Environment:
 
 def render_template(name: str, **context: object) -> str:
     """Render package template ``name``; a missing variable is a :class:`CardError`."""
+    import jinja2
+
     try:
         return environment().get_template(name).render(**context)
     except jinja2.UndefinedError as exc:

@@ -18,7 +18,7 @@ block ``"DECAY"``), which the card checks use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from darkscan import __version__
@@ -97,6 +97,7 @@ def _render(process: Process, parameters: Mapping[str, float | str], target: Lit
                         f"not for model {process.mg5_model}")
     overrides = slha_values(process, parameters)
     masses = [(pdg, overrides.get(("MASS", (pdg,)), mass), name) for pdg, mass, name in MSSM_MASSES]
+    _check_lsp(process, masses)
     moved = any(value != default for (_, value, _), (_, default, _) in zip(masses, MSSM_MASSES))
     widths = [(pdg, "Auto" if moved and pdg in _SPECTRUM_DEPENDENT else format_number(width), name)
               for pdg, width, name in MSSM_WIDTHS]
@@ -113,6 +114,24 @@ def _render(process: Process, parameters: Mapping[str, float | str], target: Lit
     )
     check_slha(text, overrides, where=f"{process.name} SLHA ({target})")
     return text
+
+
+def _check_lsp(process: Process, masses: Sequence[tuple[int, float, str]]) -> None:
+    """The dark-matter candidate must be the lightest sparticle, or it decays and leaves no MET."""
+    try:
+        dm_ids = {entry.ids[0] for entry in process.parameter("m_dm").entries}
+    except KeyError:
+        return
+    by_pdg = {pdg: (abs(mass), name) for pdg, mass, name in masses}
+    m_dm = max(by_pdg[pdg][0] for pdg in dm_ids)
+    lighter = sorted((m, name, pdg) for pdg, (m, name) in by_pdg.items() if pdg >= 1_000_000 and pdg not in dm_ids
+                     and m <= m_dm)
+    if lighter:
+        m, name, pdg = lighter[0]
+        raise CardError(
+            f"{process.name}: m_dm = {m_dm:g} GeV is not the lightest sparticle: {name} (PDG {pdg}) of the "
+            f"fixed MSSM_SLHA2 spectrum is at {m:g} GeV ({len(lighter)} sparticle(s) lighter in all), so the "
+            f"dark matter would decay; keep m_dm below {m:g} GeV")
 
 
 def render_slha(process: Process, parameters: Mapping[str, float | str]) -> str:
@@ -175,6 +194,8 @@ def check_slha(text: str, expected: Mapping[tuple[str, tuple[int, ...]], float],
     """Raise :class:`CardError` unless every ``expected`` entry is in ``text`` with its value."""
     if "{{" in text or "{%" in text:
         raise CardError(f"{where}: unrendered template markup left in the card")
+    if not text.isascii():
+        raise CardError(f"{where}: non-ASCII text in the card")
     blocks = parse_slha(text)
     for (block, ids), value in expected.items():
         found = blocks.get(block, {}).get(ids)
