@@ -136,8 +136,8 @@ def render_study_cards(study: Study, *, output: Path | None = None, mg5_scan: bo
         One :class:`RenderedCards` per folder written, in plan order (scan folders before their points).
 
     Raises:
-        CardError: a parameter is unusable or a rendered card does not say what was asked; nothing
-            of the failing folder is written.
+        CardError: a parameter is unusable or a rendered card does not say what was asked; every
+            card is rendered and checked before the first file is written, so nothing is written then.
     """
     plan = study.plan()
     settings = _settings(study, use_syst)
@@ -158,29 +158,12 @@ def render_study_cards(study: Study, *, output: Path | None = None, mg5_scan: bo
     # Render everything first: a bad parameter anywhere stops the run before any file is written.
     pending: list[tuple[Path, dict[str, str], dict[str, Any]]] = []
     for sample, points in by_sample.items():
-        if mg5_scan:
-            sdir = scan_dir(sample)
-            script = mg5.render_mg5_scan_script(points, study_name=study.name, settings=settings)
-            pending.append((sdir, {mg5.SCRIPT_NAME: script}, {
-                "darkscan_version": __version__, "study": study.name, "sample": sample,
-                "process": points[0].process, "mg5_style": "scan", "sqrt_s_gev": study.collider.sqrt_s_gev,
-                "n_events": points[0].n_events, "seed": points[0].seed,
-                "runs": {f"run_{i:02d}": {"point_id": p.point_id, "parameters": p.parameters,
-                                           "cards": os.path.relpath(point_dir(p), sdir)}
-                         for i, p in enumerate(points, start=1)},
-            }))
-        for run, point in enumerate(points, start=1):
-            pdir = point_dir(point)
-            if mg5_scan:
-                mg5_dir = os.path.relpath(scan_dir(sample), pdir)
-                lhef = _LHE.format(output=f"{mg5_dir}/{settings.output_dir}", run=run)
-                extra = {"mg5_script": f"{mg5_dir}/{mg5.SCRIPT_NAME}", "mg5_run": f"run_{run:02d}"}
-            else:
-                lhef = _LHE.format(output=settings.output_dir, run=1)
-                extra = {"mg5_script": mg5.SCRIPT_NAME, "mg5_run": "run_01"}
-            cards = render_point_cards(point, study, mg5_settings=settings, lhef=lhef, with_mg5_script=not mg5_scan)
-            pending.append((pdir, cards, _point_manifest(point, study, "scan" if mg5_scan else "per-point",
-                                                         lhef=lhef, **extra)))
+        try:
+            pending += _render_sample(study, points, settings, mg5_scan, point_dir, scan_dir)
+        except CardError as exc:
+            index = [s.name for s in study.samples].index(sample)
+            where = f"{study.source}: samples[{index}] ({sample})" if study.source else f"sample {sample}"
+            raise CardError(*(f"{where}: {problem}" for problem in exc.problems)) from None
     for directory, cards, manifest in pending:
         done.append(_write(directory, cards, manifest))
         if progress is not None:
@@ -188,3 +171,37 @@ def render_study_cards(study: Study, *, output: Path | None = None, mg5_scan: bo
     if len(done) != total:
         raise CardError(f"internal: rendered {len(done)} folders, expected {total}")
     return done
+
+
+def _render_sample(study: Study, points: list[SamplePoint], settings: mg5.MG5Settings, mg5_scan: bool,
+                   point_dir: Callable[[SamplePoint], Path], scan_dir: Callable[[str], Path],
+                   ) -> list[tuple[Path, dict[str, str], dict[str, Any]]]:
+    pending: list[tuple[Path, dict[str, str], dict[str, Any]]] = []
+    sample = points[0].sample
+    if mg5_scan:
+        sdir = scan_dir(sample)
+        script = mg5.render_mg5_scan_script(points, study_name=study.name, settings=settings)
+        pending.append((sdir, {mg5.SCRIPT_NAME: script}, {
+            "darkscan_version": __version__, "study": study.name, "sample": sample,
+            "process": points[0].process, "mg5_style": "scan", "sqrt_s_gev": study.collider.sqrt_s_gev,
+            "n_events": points[0].n_events, "seed": points[0].seed,
+            "runs": {f"run_{i:02d}": {"point_id": p.point_id, "parameters": p.parameters,
+                                       "cards": os.path.relpath(point_dir(p), sdir)}
+                     for i, p in enumerate(points, start=1)},
+        }))
+    for run, point in enumerate(points, start=1):
+        pdir = point_dir(point)
+        if mg5_scan:
+            mg5_dir = os.path.relpath(scan_dir(sample), pdir)
+            lhef = _LHE.format(output=f"{mg5_dir}/{settings.output_dir}", run=run)
+            extra = {"mg5_script": f"{mg5_dir}/{mg5.SCRIPT_NAME}", "mg5_run": f"run_{run:02d}"}
+        else:
+            lhef = _LHE.format(output=settings.output_dir, run=1)
+            extra = {"mg5_script": mg5.SCRIPT_NAME, "mg5_run": "run_01"}
+        try:
+            cards = render_point_cards(point, study, mg5_settings=settings, lhef=lhef, with_mg5_script=not mg5_scan)
+        except CardError as exc:
+            raise CardError(*(f"point {point.point_id}: {problem}" for problem in exc.problems)) from None
+        pending.append((pdir, cards, _point_manifest(point, study, "scan" if mg5_scan else "per-point",
+                                                     lhef=lhef, **extra)))
+    return pending
