@@ -344,3 +344,12 @@ def test_scan_script_seed_and_events_come_from_the_first_point(tmp_path: Path):
     bad = dataclasses.replace(points[0], parameters={**points[0].parameters, "g_q": "big"})
     with pytest.raises(CardError, match="g_q"):
         mg5.render_mg5_script(bad, study_name="x", settings=mg5.MG5Settings())
+
+
+def test_mg5_shower_and_detector_switches(tmp_path: Path):
+    point = _point(tmp_path, "spin1_monoz")
+    text = mg5.render_mg5_script(point, study_name="t", settings=mg5.MG5Settings(shower=True, detector=True))
+    script = mg5.parse_mg5_script(text)
+    assert script.switches == {"shower": "Pythia8", "detector": "Delphes"}
+    text = mg5.render_mg5_script(point, study_name="t", settings=mg5.MG5Settings(sqrt_s_gev=14000.0))
+    assert mg5.parse_mg5_script(text).run_card["ebeam1"] == "7000.0"
