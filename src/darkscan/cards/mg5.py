@@ -192,7 +192,9 @@ def render_mg5_scan_script(points: Sequence[SamplePoint], *, study_name: str, se
 
     Entries equal at every point are set once; entries that vary are zipped in one ``scan1:`` group
     in plan order (plain ``scan:`` when only one entry varies). The run card (events, seed, cuts) is
-    the first point's: MG5 runs every scan point with it.
+    the first point's: MG5 runs every scan point with it; the seed only fixes ``run_01``, after
+    which MG5 continues its own random sequence, so the later runs are independent but their seeds
+    are MG5's, not the points' (the Pythia and Delphes seeds stay the points' own).
     """
     if not points:
         raise CardError("an MG5 scan script needs at least one sample point")
@@ -220,7 +222,8 @@ def render_mg5_scan_script(points: Sequence[SamplePoint], *, study_name: str, se
             lines.append((key, per_point[0][key]))
     notes = [f"MG5 scan over {len(points)} points, runs run_01 ... run_{len(points):02d} in this order:"]
     notes += [f"  run_{i:02d}: {p.point_id}" for i, p in enumerate(points, start=1)]
-    notes.append(f"every run uses the run card below (iseed of the first point, {points[0].n_events} events)")
+    notes.append(f"every run uses the run card below ({points[0].n_events} events); iseed (the first point's) seeds "
+                 "run_01, MG5 then resets it to 0 and continues its own random sequence for the later runs")
     text = render_template("madgraph.mg5.j2", **_context(points, study_name, settings, notes, lines))
     check_mg5_script(text, process=process, run_card=run_card_entries(points[0], settings), param_card=dict(lines))
     return text

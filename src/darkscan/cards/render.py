@@ -194,10 +194,12 @@ def _render_sample(study: Study, points: list[SamplePoint], settings: mg5.MG5Set
         if mg5_scan:
             mg5_dir = os.path.relpath(scan_dir(sample), pdir)
             lhef = _LHE.format(output=f"{mg5_dir}/{settings.output_dir}", run=run)
-            extra = {"mg5_script": f"{mg5_dir}/{mg5.SCRIPT_NAME}", "mg5_run": f"run_{run:02d}"}
+            # MG5 seeds only run_01 with iseed; later scan runs continue MG5's own sequence
+            extra = {"mg5_script": f"{mg5_dir}/{mg5.SCRIPT_NAME}", "mg5_run": f"run_{run:02d}",
+                     "mg5_iseed": points[0].seed if run == 1 else None}
         else:
             lhef = _LHE.format(output=settings.output_dir, run=1)
-            extra = {"mg5_script": mg5.SCRIPT_NAME, "mg5_run": "run_01"}
+            extra = {"mg5_script": mg5.SCRIPT_NAME, "mg5_run": "run_01", "mg5_iseed": point.seed}
         try:
             cards = render_point_cards(point, study, mg5_settings=settings, lhef=lhef, with_mg5_script=not mg5_scan)
         except CardError as exc:
