@@ -353,3 +353,16 @@ def test_mg5_shower_and_detector_switches(tmp_path: Path):
     assert script.switches == {"shower": "Pythia8", "detector": "Delphes"}
     text = mg5.render_mg5_script(point, study_name="t", settings=mg5.MG5Settings(sqrt_s_gev=14000.0))
     assert mg5.parse_mg5_script(text).run_card["ebeam1"] == "7000.0"
+
+
+def test_user_delphes_card_is_resolved_against_the_study_folder(tmp_path: Path):
+    (tmp_path / "detector").mkdir()
+    (tmp_path / "detector" / "mine.tcl").write_text("set ExecutionPath {}\n")
+    data = {"name": "t", "generator": {"backend": "madgraph"}, "detector": {"delphes_card": "detector/mine.tcl"},
+            "samples": [{"name": "s", "process": "sm_ttbar"}]}
+    rendered = render_study_cards(_study(data, tmp_path), output=tmp_path / "out")
+    card = delphes.parse_delphes_card((rendered[0].directory / "delphes_card.tcl").read_text())
+    assert card["source"] == [str((tmp_path / "detector" / "mine.tcl").resolve())]
+    data["detector"] = {"delphes_card": "detector/missing.tcl"}
+    with pytest.raises(CardError, match="no Delphes card at"):
+        render_study_cards(_study(data, tmp_path), output=tmp_path / "out2")

@@ -2,7 +2,7 @@
 
 The rendered card ``source``-s the stock card (a bare name such as ``delphes_card_ATLAS.tcl`` means
 ``cards/<name>`` of the Delphes installation, so Delphes runs from its installation folder, as in
-the container; a path is used as given) and appends, with the Tcl constructs of
+the container; a user card path is resolved against the study file's folder) and appends, with the Tcl constructs of
 ``shared/data/delphes/cards/override_common.tcl``:
 
 - a fixed ``RandomSeed`` (the stock card's 0 means a new seed every run);

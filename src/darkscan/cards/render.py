@@ -78,9 +78,23 @@ def render_point_cards(point: SamplePoint, study: Study, *, mg5_settings: mg5.MG
     cards[pythia8.CARD_NAME] = pythia8.render_pythia8_card(point, study_name=study.name,
                                                            preset=study.generator.preset, lhef=lhef)
     cards[delphes.CARD_NAME] = delphes.render_delphes_card(point, study_name=study.name,
-                                                           delphes_card=study.detector.delphes_card,
+                                                           delphes_card=_delphes_card(study),
                                                            invisible=process.invisible_pdgids)
     return cards
+
+
+def _delphes_card(study: Study) -> str:
+    """A bare stock-card name as is; a user card path resolved against the study file's folder."""
+    card = study.detector.delphes_card
+    if "/" not in card:
+        return card
+    path = Path(card)
+    if not path.is_absolute():
+        path = (study.source.parent if study.source is not None else Path.cwd()) / path
+    if not path.is_file():
+        raise CardError(f"detector.delphes_card: no Delphes card at {path} (a bare name such as "
+                        "'delphes_card_ATLAS.tcl' means the stock card inside the container)")
+    return str(path.resolve())
 
 
 def _used_templates(names: Sequence[str]) -> dict[str, int]:
