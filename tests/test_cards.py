@@ -366,3 +366,15 @@ def test_user_delphes_card_is_resolved_against_the_study_folder(tmp_path: Path):
     data["detector"] = {"delphes_card": "detector/missing.tcl"}
     with pytest.raises(CardError, match="no Delphes card at"):
         render_study_cards(_study(data, tmp_path), output=tmp_path / "out2")
+
+
+def test_library_callers_get_the_registry_checks_too():
+    process = PROCESSES["sneutrino_monojet"]
+    with pytest.raises(CardError, match="must be below m_neutralino"):
+        mg5.param_card_entries(process, {**process.defaults(), "m_neutralino": 50.0})
+    spin1 = PROCESSES["spin1_monojet"]
+    with pytest.raises(CardError, match="m_med must be ≥ 0 GeV"):
+        mg5.param_card_entries(spin1, {**spin1.defaults(), "m_med": -1.0})
+    with pytest.raises(CardError, match="unknown parameter 'g_x'"):
+        mg5.param_card_entries(spin1, {**spin1.defaults(), "g_x": 1.0})
+    assert mg5.param_card_entries(spin1, {**spin1.defaults(), "w_med": "auto"})["DECAY 55"] == "Auto"

@@ -130,17 +130,20 @@ def param_card_entries(process: Process, parameters: Mapping[str, float | str]) 
     for name in parameters:
         if name not in process.parameter_names:
             raise CardError(f"{process.name}: unknown parameter {name!r}; allowed: {', '.join(process.parameter_names)}")
+    for constraint in process.constraints:
+        if why := constraint.check(parameters):
+            raise CardError(f"{process.name}: {why}")
     if process.mg5_model == "MSSM_SLHA2":
         from darkscan.cards.slha import render_param_card
 
-        decays = parse_slha_decays(render_param_card(process, parameters))
+        decays = _slha_decays(render_param_card(process, parameters))
         for pdg, width in decays.items():
             if width == "Auto":
                 entries[f"DECAY {pdg}"] = "Auto"
     return entries
 
 
-def parse_slha_decays(text: str) -> dict[int, float | str]:
+def _slha_decays(text: str) -> dict[int, float | str]:
     from darkscan.cards.slha import parse_slha
 
     return {ids[0]: value for ids, value in parse_slha(text).get("DECAY", {}).items()}
