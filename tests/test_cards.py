@@ -378,3 +378,13 @@ def test_library_callers_get_the_registry_checks_too():
     with pytest.raises(CardError, match="unknown parameter 'g_x'"):
         mg5.param_card_entries(spin1, {**spin1.defaults(), "g_x": 1.0})
     assert mg5.param_card_entries(spin1, {**spin1.defaults(), "w_med": "auto"})["DECAY 55"] == "Auto"
+
+
+def test_mssm_script_and_param_card_must_agree():
+    from darkscan.cards.render import _check_script_matches_param_card
+
+    folder = GOLDEN / "per_point" / "neutralino_monojet" / "nominal"
+    script, card = (folder / "madgraph.mg5").read_text(), (folder / "param_card.dat").read_text()
+    _check_script_matches_param_card(script, card)
+    with pytest.raises(CardError, match="MASS 1000022"):
+        _check_script_matches_param_card(script, card.replace("1000022 9.668807e+01", "1000022 9.000000e+01"))

@@ -75,12 +75,25 @@ def render_point_cards(point: SamplePoint, study: Study, *, mg5_settings: mg5.MG
     if process.mg5_model == "MSSM_SLHA2":
         cards[PARAM_CARD_NAME] = slha.render_param_card(process, point.parameters)
         cards[SLHA_NAME] = slha.render_slha(process, point.parameters)
+        if with_mg5_script:
+            _check_script_matches_param_card(cards[mg5.SCRIPT_NAME], cards[PARAM_CARD_NAME])
     cards[pythia8.CARD_NAME] = pythia8.render_pythia8_card(point, study_name=study.name,
                                                            preset=study.generator.preset, lhef=lhef)
     cards[delphes.CARD_NAME] = delphes.render_delphes_card(point, study_name=study.name,
                                                            delphes_card=_delphes_card(study),
                                                            invisible=process.invisible_pdgids)
     return cards
+
+
+def _check_script_matches_param_card(script_text: str, param_card_text: str) -> None:
+    """The MG5 script's ``set param_card`` lines and ``param_card.dat`` must describe one spectrum."""
+    card = slha.parse_slha(param_card_text)
+    for entry, value in mg5.parse_mg5_script(script_text).param_card.items():
+        block, *ids = entry.split()
+        found = card.get(block, {}).get(tuple(int(i) for i in ids))
+        same = found == value if isinstance(found, str) else found is not None and found == float(value)
+        if not same:
+            raise CardError(f"{PARAM_CARD_NAME} has {entry} = {found!r} but {mg5.SCRIPT_NAME} sets {value!r}")
 
 
 def _delphes_card(study: Study) -> str:
