@@ -133,6 +133,9 @@ def test_golden_script_says_what_the_registry_says(name: str):
     for key, value in process.generation_cuts.items():
         assert float(script.run_card[key]) == value
     for parameter in process.parameters:
+        if parameter.default is None:  # optional, unset: the model's own card values stay
+            assert not any(str(entry) in script.param_card for entry in parameter.entries)
+            continue
         for entry in parameter.entries:
             found = script.param_card[str(entry)]
             assert found == "Auto" if parameter.default == "auto" else float(found) == parameter.default
@@ -388,3 +391,18 @@ def test_mssm_script_and_param_card_must_agree():
     _check_script_matches_param_card(script, card)
     with pytest.raises(CardError, match="MASS 1000022"):
         _check_script_matches_param_card(script, card.replace("1000022 9.668807e+01", "1000022 9.000000e+01"))
+
+
+def test_m_sparticles_lifts_the_spectrum_so_a_heavy_dm_stays_the_lsp():
+    from darkscan.cards.slha import parse_slha, render_param_card, render_slha
+
+    process = PROCESSES["neutralino_monojet"]
+    heavy = {"m_dm": 800.0, "m_sneutrino": 3000.0, "m_sneutrino_tau": 3000.0}
+    with pytest.raises(CardError, match="is not the lightest sparticle"):
+        render_slha(process, heavy)
+    spectrum = parse_slha(render_slha(process, {**heavy, "m_sparticles": 3000.0}))["MASS"]
+    assert spectrum[(1000022,)] == 800.0
+    assert all(spectrum[(pdg,)] == 3000.0 for pdg in (1000015, 2000011, 1000023, 1000024, 1000021, 1000006))
+    # the reference widths belong to the reference spectrum: MG5 must recompute them
+    widths = parse_slha(render_param_card(process, {**heavy, "m_sparticles": 3000.0}))["DECAY"]
+    assert widths[(1000023,)] == "Auto"

@@ -32,7 +32,7 @@ def test_process_is_consistent(process):
             assert re.search(r"\bz\b", final_state)
             assert process.madspin_decays == ("z > l+ l-",) or "z > l+ l-" in process.mg5_processes[0]
     for parameter in process.parameters:
-        assert parameter.check(parameter.default) is None, parameter
+        assert parameter.default is None or parameter.check(parameter.default) is None, parameter
         assert parameter.entries
     assert len(set(process.parameter_names)) == len(process.parameters)
 
@@ -53,6 +53,8 @@ def test_mssm_defaults_match_the_real_mg5_param_card(shared_data: Path):
     mass_block = re.search(r"BLOCK MASS.*?\n(.*?)\nBLOCK", banner, re.S).group(1)
     masses = {int(m[1]): float(m[2]) for m in re.finditer(r"^\s+(\d+) ([-+.\de]+)", mass_block, re.M)}
     for parameter in PROCESSES["neutralino_monojet"].parameters:
+        if parameter.default is None:  # leaves the card's values alone
+            continue
         for entry in parameter.entries:
             assert parameter.default == pytest.approx(masses[entry.ids[0]], rel=1e-6), (parameter.name, entry)
     assert PROCESSES["neutralino_monojet"].mg5_import == "MSSM_SLHA2-full"

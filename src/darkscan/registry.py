@@ -65,7 +65,8 @@ class Parameter:
     name: str
     kind: Literal["mass", "width", "coupling", "scale"]
     unit: str
-    default: float
+    #: None: the model card's own values stay unless the study sets the parameter
+    default: float | None
     description: str
     entries: tuple[CardEntry, ...]
     minimum: float | None = None
@@ -139,10 +140,10 @@ class Process:
         return tuple(p.name for p in self.parameters)
 
     def defaults(self) -> dict[str, float]:
-        return {p.name: p.default for p in self.parameters}
+        return {p.name: p.default for p in self.parameters if p.default is not None}
 
 
-def _p(name: str, kind: Literal["mass", "width", "coupling", "scale"], default: float, description: str,
+def _p(name: str, kind: Literal["mass", "width", "coupling", "scale"], default: float | None, description: str,
        *entries: tuple[str, tuple[int, ...]], minimum: float | None = None) -> Parameter:
     unit = "GeV" if kind in ("mass", "width", "scale") else ""
     if minimum is None and kind in ("mass", "width", "scale"):
@@ -202,11 +203,27 @@ _ALP = (
 )
 # --- MSSM (MSSM_SLHA2-full): defaults = the SPS1a-like spectrum MG5 ships ----------------------
 _SNEUTRINO_IDS = (1000012, 1000014, 1000016)
+# Every other sparticle of MSSM_SLHA2: squarks, sleptons, gluino, heavier neutralinos, charginos.
+_OTHER_SPARTICLE_IDS = (
+    *range(1000001, 1000007), *range(2000001, 2000007), 1000011, 1000013, 1000015, 2000011, 2000013, 2000015,
+    1000021, 1000023, 1000024, 1000025, 1000035, 1000037,
+)
+
+
+def _m_sparticles() -> Parameter:
+    # A DM-mass scan above ~135 GeV in the fixed SPS1a-like spectrum makes τ̃₁, ẽ_R, χ̃⁰₂, χ̃±₁ lighter
+    # than the DM, which then decays: lifting the rest of the spectrum keeps the DM the LSP.
+    return _p("m_sparticles", "mass", None,
+              "common mass of all other sparticles (squarks, sleptons, gluino, χ̃⁰₂₋₄, χ̃±); "
+              "unset: the reference spectrum", *[("MASS", (i,)) for i in _OTHER_SPARTICLE_IDS])
+
+
 _NEUTRALINO_DM = (
     _p("m_dm", "mass", 96.68807, "lightest neutralino χ̃⁰₁ mass", ("MASS", (1000022,))),
     # The shipped spectrum has m(ν̃_e) = m(ν̃_μ) = 185.2583 but m(ν̃_τ) = 184.7085 GeV.
     _p("m_sneutrino", "mass", 185.2583, "e- and μ-sneutrino mass", ("MASS", (1000012,)), ("MASS", (1000014,))),
     _p("m_sneutrino_tau", "mass", 184.7085, "τ-sneutrino mass", ("MASS", (1000016,))),
+    _m_sparticles(),
 )
 # ν̃ must be the LSP: in the reference spectrum τ̃₁ (134.5 GeV), ẽ_R (144.1), χ̃⁰₂ (181.1) and χ̃±₁
 # (181.7) are all lighter than its 185.3 GeV sneutrinos, so the default sits below τ̃₁.
@@ -215,6 +232,7 @@ _SNEUTRINO_DM = (
        *[("MASS", (i,)) for i in _SNEUTRINO_IDS]),
     _p("m_neutralino", "mass", 2000.0, "lightest neutralino χ̃⁰₁ mass (above the sneutrino)",
        ("MASS", (1000022,))),
+    _m_sparticles(),
 )
 _MSSM_SOURCE = "ships with MG5_aMC (models/MSSM_SLHA2)"
 _MSSM_NOTE = ("MSSM_SLHA2's default restriction ties sneutrino masses together and overwrites "
@@ -271,7 +289,8 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                             "parton shower (ISR), not the matrix element"),
         monoz=dict(processes=("p p > n1 n1 z, z > l+ l-",), pythia=None),
         constraints=(Constraint("m_dm", "m_sneutrino", "χ̃⁰₁ must be the LSP to be the dark matter"),
-                     Constraint("m_dm", "m_sneutrino_tau", "χ̃⁰₁ must be the LSP to be the dark matter")),
+                     Constraint("m_dm", "m_sneutrino_tau", "χ̃⁰₁ must be the LSP to be the dark matter"),
+                     Constraint("m_dm", "m_sparticles", "χ̃⁰₁ must be the LSP to be the dark matter")),
         note=_MSSM_NOTE,
     ),
     "sneutrino": dict(
@@ -283,7 +302,8 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                      pythia="SUSY:qqbar2sleptonantislepton restricted to ν̃ν̃* from the SLHA spectrum; the "
                             "jet comes from the parton shower (ISR)"),
         monoz=dict(processes=("p p > snu snu~ z, z > l+ l-",), pythia=None),
-        constraints=(Constraint("m_dm", "m_neutralino", "ν̃ must be the LSP to be the dark matter"),),
+        constraints=(Constraint("m_dm", "m_neutralino", "ν̃ must be the LSP to be the dark matter"),
+                     Constraint("m_dm", "m_sparticles", "ν̃ must be the LSP to be the dark matter")),
         note=_MSSM_NOTE,
     ),
 }

@@ -113,6 +113,8 @@ def param_card_entries(process: Process, parameters: Mapping[str, float | str]) 
     entries: dict[str, str] = {}
     for parameter in process.parameters:
         if parameter.name not in parameters:
+            if parameter.default is None:  # optional: the model card keeps its own values
+                continue
             raise CardError(f"{process.name}: no value for parameter {parameter.name}")
         value = parameters[parameter.name]
         if isinstance(value, str):
