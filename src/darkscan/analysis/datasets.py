@@ -57,6 +57,7 @@ whose fingerprint (inputs + settings) matches, then assembles the task file and 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -607,6 +608,8 @@ def build_task(study: Study, task: TrainingTask, *, progress: Progress | None = 
         _write_piece(piece_path, study, inputs, piece, fingerprint, progress, progress_id)
     _write_task_file(path, study, inputs, pieces, piece_paths, fingerprint)
     shutil.rmtree(piece_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):  # other tasks' pieces may still be there
+        piece_dir.parent.rmdir()
     if plots:
         _plot(path, out_dir / f"{task.name}.png")
     return path
@@ -648,7 +651,11 @@ def build_datasets(study: Study, *, tasks: Sequence[str] | None = None, progress
 
 
 def _plot(dataset: Path, target: Path) -> None:
-    """Mean histogram per class for up to four groups of a dataset file (PNG)."""
+    """Example plots: per group (up to four), the mean histogram of each class.
+
+    1D: one panel per channel, mean counts per class as steps over the physical bin edges.
+    2D: the mean first-class (SM) image, and the mean difference of every other class to it.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -656,8 +663,10 @@ def _plot(dataset: Path, target: Path) -> None:
 
     with _h5_open(dataset, "r") as h5:
         groups = json.loads(h5.attrs["groups"])[:4]
-        kind = h5.attrs["kind"]
+        kind = str(h5.attrs["kind"])
         class_names = json.loads(h5.attrs["class_names"])
+        axes_info = [(h5[f"axes/{i}"][...], str(h5[f"axes/{i}"].attrs["feature"]), bool(h5[f"axes/{i}"].attrs["log"]),
+                      str(h5[f"axes/{i}"].attrs["unit"])) for i in range(len(h5["axes"]))]
         means: list[tuple[str, dict[str, np.ndarray]]] = []
         for name in groups:
             group = h5[name]
@@ -665,26 +674,45 @@ def _plot(dataset: Path, target: Path) -> None:
             if "y" in group:
                 y = group["y"][: len(x)]
                 classes = {class_names[int(c)]: x[y == c].mean(axis=0) for c in np.unique(y)}
-            else:
-                model = group["model"][: len(x)]
-                classes = {f"model {int(m)}": x[model == m].mean(axis=0) for m in np.unique(model)[[0, -1]]}
+            else:  # regression: the lowest and highest target
+                target_values = group["target"][: len(x)]
+                classes = {f"{h5.attrs['target']}={t:g}": x[target_values == t].mean(axis=0)
+                           for t in (target_values.min(), target_values.max())}
             means.append((name, classes))
-    columns = 1 if kind == "1d" else max(len(c) for _, c in means)
-    fig, axes = plt.subplots(len(means), columns, figsize=(4.5 * max(columns, 2), 3 * len(means)), squeeze=False)
+
+    def label(feature: str, unit: str) -> str:
+        return f"{feature} [{unit}]" if unit else feature
+
+    columns = len(axes_info) if kind == "1d" else max(len(c) for _, c in means)
+    fig, panels = plt.subplots(len(means), columns, figsize=(4.2 * columns, 3.2 * len(means)), squeeze=False)
     for row, (name, classes) in enumerate(means):
         if kind == "1d":
-            ax = axes[row, 0]
-            for label, mean in classes.items():
-                ax.step(np.arange(mean.size), mean.reshape(-1), where="mid", label=label)
-            ax.set_xlabel("bin (channels side by side)")
-            ax.set_ylabel("mean count")
-            ax.set_title(name)
-            ax.legend(fontsize="small")
+            for channel, (edges, feature, log, unit) in enumerate(axes_info):
+                ax = panels[row, channel]
+                for class_name, mean in classes.items():
+                    ax.stairs(mean[channel], edges, label=class_name)
+                ax.set(xlabel=label(feature, unit), ylabel="mean count" if channel == 0 else None,
+                       xscale="log" if log else "linear", yscale="log", title=name if channel == 0 else None)
+                ax.legend(fontsize="x-small")
         else:
-            for col, (label, mean) in enumerate(classes.items()):
-                image = axes[row, col].imshow(mean.T, origin="lower", aspect="auto")
-                axes[row, col].set_title(f"{name}: {label}", fontsize="small")
-                fig.colorbar(image, ax=axes[row, col])
+            (x_edges, x_feature, x_log, x_unit), (y_edges, y_feature, _, y_unit) = axes_info
+            items = list(classes.items())
+            reference_name, reference = items[0]
+            for col, (class_name, mean) in enumerate(items):
+                ax = panels[row, col]
+                if col == 0:
+                    image = ax.pcolormesh(x_edges, y_edges, mean.T, norm=matplotlib.colors.LogNorm(
+                        vmin=max(mean[mean > 0].min(), 1e-3) if (mean > 0).any() else 1e-3))
+                    ax.set_title(f"{name}: mean {class_name}", fontsize="small")
+                else:
+                    difference = mean - reference
+                    limit = float(np.abs(difference).max()) or 1.0
+                    image = ax.pcolormesh(x_edges, y_edges, difference.T, cmap="RdBu_r", vmin=-limit, vmax=limit)
+                    ax.set_title(f"{name}: {class_name} − {reference_name}", fontsize="small")
+                ax.set(xlabel=label(x_feature, x_unit), ylabel=label(y_feature, y_unit),
+                       xscale="log" if x_log else "linear")
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+                fig.colorbar(image, ax=ax)
     fig.tight_layout()
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=80)

@@ -50,6 +50,7 @@ def lumi(
                                                help="Luminosity in fb⁻¹ (default: the study's luminosity_fb)."),
 ) -> None:
     """Show each signal point's S/√B at the study luminosity and the luminosity for each target S/√B."""
+    from rich.markup import escape
     from rich.table import Table
 
     from darkscan.analysis.datasets import sample_rates
@@ -68,9 +69,9 @@ def lumi(
     table = Table(title=f"study {study.name}: one histogram of all selected events at L = {view.luminosity_fb:g} fb⁻¹, "
                         f"B = {view.background_events:,.0f}", title_justify="left")
     for column in ("sample", "point", "σ [pb]", "selection ε", "S", "S/√B"):
-        table.add_column(column, justify="left" if column in ("sample", "point") else "right")
+        table.add_column(escape(column), justify="left" if column in ("sample", "point") else "right")
     for target in view.targets:
-        table.add_column(f"L [fb⁻¹] for S/√B={target:g}", justify="right")
+        table.add_column(escape(f"L [fb⁻¹] for S/√B={target:g}"), justify="right")
     for signal in view.signals:
         table.add_row(signal.sample, signal.point_id, number(signal.cross_section_pb, 4),
                       number(signal.selection_efficiency), f"{view.signal_events(signal):,.1f}",
