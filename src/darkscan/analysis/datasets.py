@@ -72,8 +72,8 @@ import numpy as np
 
 from darkscan.analysis.ceiling import channel_ceilings, optimal_auc
 from darkscan.analysis.histograms import (
-    Binning,
     BinnedPool,
+    Binning,
     CellSpace,
     bin_pool,
     binning_from_histogram,
@@ -117,7 +117,7 @@ def __dir__() -> list[str]:
 class Progress(Protocol):
     """What :func:`build_datasets` reports progress to; a ``rich.progress.Progress`` fits."""
 
-    def add_task(self, description: str, total: float | None = ...) -> Any: ...
+    def add_task(self, description: str, *, total: float | None = ...) -> Any: ...
 
     def advance(self, task_id: Any, advance: float = ...) -> None: ...
 
@@ -125,7 +125,7 @@ class Progress(Protocol):
 class NullProgress:
     """A progress sink that ignores everything (the default)."""
 
-    def add_task(self, description: str, total: float | None = None) -> int:
+    def add_task(self, description: str, *, total: float | None = None) -> int:
         return 0
 
     def advance(self, task_id: Any, advance: float = 1) -> None:
@@ -240,7 +240,8 @@ class TaskInputs:
     p: Any
 
 
-def load_task_inputs(study: Study, task: TrainingTask, *, cache: dict[tuple[str, str, str], PointPool] | None = None) -> TaskInputs:
+def load_task_inputs(study: Study, task: TrainingTask, *,
+                     cache: dict[tuple[str, str, str], PointPool] | None = None) -> TaskInputs:
     """Read and bin the pools of a task; mix the backgrounds by σ·ε."""
     import scipy.sparse
 
@@ -316,6 +317,7 @@ def _pieces(study: Study, inputs: TaskInputs) -> list[_Piece]:
         return np.random.default_rng(np.random.SeedSequence(settings.seed, spawn_key=(task_key, *key, 0)))
 
     pieces = []
+    seed_key: tuple[int, ...]
     if task.labels == "pure":
         classes = n_models + 1
         seed_key = (zlib.crc32(b"pure"),)
@@ -418,7 +420,7 @@ def _group(parent: h5py.Group, name: str) -> h5py.Group:
 def _dataset(group: h5py.Group, name: str, data: np.ndarray | None = None, *, shape: tuple[int, ...] | None = None,
              dtype: Any = None) -> h5py.Dataset:
     kwargs: dict[str, Any] = {"track_times": False}
-    shape = tuple(shape if shape is not None else np.shape(data))
+    shape = tuple(shape if shape is not None else np.asarray(data).shape)
     if len(shape) >= 1 and int(np.prod(shape)) > 4096:
         kwargs.update(chunks=(min(shape[0], 256), *shape[1:]), compression="gzip", compression_opts=1, shuffle=True)
     if data is not None:
@@ -500,7 +502,8 @@ def _write_task_file(path: Path, study: Study, inputs: TaskInputs, pieces: Seque
             "target": task.target or "",
             "samples": json.dumps(_samples_json(inputs), sort_keys=True),
             "groups": json.dumps([p.group for p in pieces]),
-            "overflow": "values outside an axis range are counted in its first/last bin; events with a non-finite feature are dropped",
+            "overflow": ("values outside an axis range are counted in its first/last bin; "
+                         "events with a non-finite feature are dropped"),
             "sampling": "per-cell Poisson(B q + S p): exact resampling of Poisson(B) + Poisson(S) pool events",
             "fingerprint": fingerprint,
         }

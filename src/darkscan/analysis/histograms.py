@@ -198,6 +198,8 @@ def bin_pool(binning: Binning, columns: Mapping[str, np.ndarray], weights: np.nd
     bins, keep = binning.cell_bins(columns)
     w_all = float(w.sum())
     w = w[keep]
+    cells: np.ndarray
+    sums: np.ndarray
     if len(bins):
         cells, inverse = np.unique(bins, axis=0, return_inverse=True)
         sums = np.bincount(inverse.reshape(-1), weights=w, minlength=len(cells))
@@ -257,7 +259,10 @@ class CellSpace:
     def index_of(self, cells: np.ndarray) -> np.ndarray:
         """Position of each cell (rows of per-axis bins) in this space."""
         if self.projection is None:
-            return np.ravel_multi_index(tuple(cells.T), self.binning.shape).astype(np.int64) if len(cells) else np.zeros(0, np.int64)
+            if not len(cells):
+                return np.zeros(0, np.int64)
+            flat: np.ndarray = np.asarray(np.ravel_multi_index(tuple(cells.T), self.binning.shape), dtype=np.int64)
+            return flat
         keys = _row_keys(self.cells)
         order = np.argsort(keys)
         found = np.searchsorted(keys[order], _row_keys(cells))
@@ -276,7 +281,8 @@ class CellSpace:
 
     def marginal(self, p: np.ndarray) -> np.ndarray:
         """A distribution over cells → its histogram shape (per-channel marginals for 1D)."""
-        return self.project(np.asarray(p, dtype=np.float64)[None, :])[0]
+        shape: np.ndarray = self.project(np.asarray(p, dtype=np.float64)[None, :])[0]
+        return shape
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:

@@ -20,13 +20,19 @@ def __dir__() -> list[str]:
 
 def build(
     study_file: Path = typer.Argument(..., help="Study file (YAML)."),
-    task: Optional[list[str]] = typer.Option(None, "--task", "-t", help="Only this training task (repeatable)."),
+    task: list[str] | None = typer.Option(None, "--task", "-t", help="Only this training task (repeatable)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write example plots (PNG) beside each file."),
 ) -> None:
     """Write the histogram datasets of every training task of STUDY_FILE (HDF5, resumable)."""
     import warnings
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from darkscan.analysis.datasets import build_datasets
     from darkscan.cli._console import err, out
@@ -46,7 +52,7 @@ def build(
 
 def lumi(
     study_file: Path = typer.Argument(..., help="Study file (YAML)."),
-    luminosity: Optional[float] = typer.Option(None, "--luminosity", "-L", min=0.0,
+    luminosity: float | None = typer.Option(None, "--luminosity", "-L", min=0.0,
                                                help="Luminosity in fb⁻¹ (default: the study's luminosity_fb)."),
 ) -> None:
     """Show each signal point's S/√B at the study luminosity and the luminosity for each target S/√B."""
