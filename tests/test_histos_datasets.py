@@ -282,3 +282,22 @@ def test_task_inputs_mix(built: tuple[Study, list[Path]]) -> None:
     assert inputs.q.sum() == pytest.approx(1.0)
     assert sum(f for _, f in inputs.backgrounds) == pytest.approx(1.0)
     assert inputs.p.shape == (2, 120)
+
+
+def test_stored_ceiling_matches_the_likelihood_ratio_on_the_dataset(built: tuple[Study, list[Path]]) -> None:
+    """The LLR classifier built from the stored shapes reaches the stored ceiling on the stored histograms."""
+    from sklearn.metrics import roc_auc_score
+
+    from darkscan.analysis.ceiling import likelihood_ratio
+
+    _, paths = built
+    with h5py.File(paths[0]) as h5:
+        q = h5["shapes/background"][...]
+        for m, model in enumerate(json.loads(h5.attrs["models"])):
+            for j, value in enumerate(h5["ceiling"].attrs["s_over_sqrt_b"]):
+                group = h5[f"sb_{value:g}/{model}"]
+                x, y = group["x"][...], group["y"][...]
+                scores = likelihood_ratio(x.reshape(len(x), -1), h5["shapes/models"][m], q, value, 400)
+                scores = np.where(np.isinf(scores), np.max(scores[np.isfinite(scores)]) + 1, scores)
+                # 600 histograms: the AUC's standard error is ≲ 0.02
+                assert roc_auc_score(y, scores) == pytest.approx(h5["ceiling/auc_llr"][m, j], abs=0.06)

@@ -461,7 +461,14 @@ def _write_piece(path: Path, study: Study, inputs: TaskInputs, piece: _Piece, fi
 
 
 def _copy_rows(source: h5py.Dataset, group: h5py.Group, name: str) -> None:
+    """Copy a piece's dataset into the task file: compressed chunks verbatim (no re-compression)."""
     target = _dataset(group, name, shape=source.shape, dtype=source.dtype)
+    if target.chunks is not None and target.chunks == source.chunks and target.compression == source.compression:
+        for i in range(source.id.get_num_chunks()):
+            offset = source.id.get_chunk_info(i).chunk_offset
+            mask, data = source.id.read_direct_chunk(offset)
+            target.id.write_direct_chunk(offset, data, mask)
+        return
     step = max(1, _CHUNK_VALUES // max(1, int(np.prod(source.shape[1:]))))
     for start in range(0, source.shape[0], step):
         target[start:start + step] = source[start:start + step]
