@@ -19,6 +19,7 @@ from darkscan.analysis.histograms import (
     check_pool_size,
     effective_events,
     sample_histograms,
+    sample_mixture,
 )
 from darkscan.study import Histogram
 
@@ -56,11 +57,17 @@ def _naive(rng: np.random.Generator, columns: dict[str, np.ndarray], histogram: 
 
 
 def _ours(rng: np.random.Generator, columns: dict[str, np.ndarray], histogram: Histogram, lam: float, n: int,
-          weights: np.ndarray | None = None) -> np.ndarray:
+          weights: np.ndarray | None = None, method: str = "cells") -> np.ndarray:
     binning = binning_from_histogram(histogram)
     pool = bin_pool(binning, columns, weights)
     space = cell_space(binning, [pool])
-    return sample_histograms(rng, space, lam * space.shape_of(pool), n)
+    if method == "vector":
+        return sample_histograms(rng, space, lam * space.shape_of(pool), n)
+    terms = [(np.zeros(n, dtype=np.int64), np.full(n, lam))]
+    histograms, totals = sample_mixture(rng, space, space.shape_of(pool)[None, :], terms, method=method)
+    np.testing.assert_array_equal(histograms.reshape(n, -1).sum(1) / len(binning.axes if histogram.kind == "1d" else [0]),
+                                  totals)
+    return histograms
 
 
 def test_binning_edges_and_overflow() -> None:
@@ -94,13 +101,14 @@ def test_per_bin_mean_and_variance_are_poisson() -> None:
 
 @pytest.mark.parametrize("histogram", [IMAGE, CHANNELS], ids=["2d", "1d-channels"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_agrees_with_event_resampling(histogram: Histogram, weighted: bool) -> None:
+@pytest.mark.parametrize("method", ["vector", "cells", "events"])
+def test_agrees_with_event_resampling(histogram: Histogram, weighted: bool, method: str) -> None:
     rng = np.random.default_rng(2)
     columns = _pool(rng, 5000)
     weights = rng.uniform(0.2, 1.8, 5000) if weighted else None
     lam, n = 500.0, 1500
     naive = _naive(rng, columns, histogram, lam, n, weights).reshape(n, -1)
-    ours = _ours(rng, columns, histogram, lam, n, weights).reshape(n, -1)
+    ours = _ours(rng, columns, histogram, lam, n, weights, method).reshape(n, -1)
     # summed over histograms: a two-sample chi-square test of the binned distributions
     used = (naive.sum(0) + ours.sum(0)) > 0
     table = np.stack([naive.sum(0)[used], ours.sum(0)[used]])
@@ -116,13 +124,14 @@ def test_agrees_with_event_resampling(histogram: Histogram, weighted: bool) -> N
     assert stats.ks_2samp(naive.sum(1), ours.sum(1)).pvalue > 1e-3
 
 
-def test_channels_keep_their_correlation() -> None:
+@pytest.mark.parametrize("method", ["cells", "events"])
+def test_channels_keep_their_correlation(method: str) -> None:
     """Stacked 1D channels hold the same events: MET and H_T bin counts co-fluctuate as in resampling."""
     rng = np.random.default_rng(3)
     columns = _pool(rng, 5000)
     n = 1500
     naive = _naive(rng, columns, CHANNELS, 500.0, n)
-    ours = _ours(rng, columns, CHANNELS, 500.0, n)
+    ours = _ours(rng, columns, CHANNELS, 500.0, n, method=method)
     np.testing.assert_array_equal(ours[:, 0].sum(1), ours[:, 1].sum(1))
     # correlation between the first MET bin and the first H_T bin (both hold the softest events)
     r_naive = np.corrcoef(naive[:, 0, 0], naive[:, 1, 0])[0, 1]
@@ -133,6 +142,29 @@ def test_channels_keep_their_correlation() -> None:
     independent = [rng.poisson(500.0 * np.histogram(np.clip(columns[a.feature], a.edges[0], a.edges[-1]),
                                                       bins=a.edges)[0] / 5000, size=(n, a.bins)) for a in binning.axes]
     assert abs(np.corrcoef(independent[0][:, 0], independent[1][:, 0])[0, 1]) < 4 / np.sqrt(n)
+
+
+@pytest.mark.parametrize("method", ["cells", "events"])
+def test_mixture_means_and_variances(method: str) -> None:
+    """SM+NP rows: cell counts Poisson(B q_i + S p_i); SM rows Poisson(B q_i); pure rows Poisson(r p_i)."""
+    rng = np.random.default_rng(8)
+    binning = binning_from_histogram(CHANNELS)
+    background, signal = _pool(rng, 20_000), _pool(rng, 20_000)
+    signal["met"] = signal["met"] * 1.5
+    pools = [bin_pool(binning, background), bin_pool(binning, signal)]
+    space = cell_space(binning, pools)
+    shapes = np.stack([space.shape_of(pool) for pool in pools])
+    n = 3000
+    component = np.where(np.arange(n) % 2 == 0, -1, 1)
+    terms = [(np.zeros(n, dtype=np.int64), np.full(n, 300.0)), (component, np.full(n, 60.0))]
+    histograms, totals = sample_mixture(rng, space, shapes, terms, method=method)
+    for rows, lam in ((component < 0, 300 * shapes[0]), (component > 0, 300 * shapes[0] + 60 * shapes[1])):
+        expected = space.marginal(lam).reshape(-1)
+        x = histograms[rows].reshape(rows.sum(), -1)
+        filled = expected > 0.5
+        assert np.max(np.abs(x.mean(0) - expected)[filled] / np.sqrt(expected[filled] / rows.sum())) < 4.5
+        np.testing.assert_allclose(x.var(0, ddof=1)[filled], expected[filled], rtol=0.25)
+        assert totals[rows].mean() == pytest.approx(lam.sum(), abs=5 * np.sqrt(lam.sum() / rows.sum()))
 
 
 def test_weighted_pool_shape_and_negative_weights() -> None:

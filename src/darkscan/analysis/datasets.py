@@ -79,7 +79,7 @@ from darkscan.analysis.histograms import (
     binning_from_histogram,
     cell_space,
     check_pool_size,
-    sample_cell_counts,
+    sample_mixture,
 )
 from darkscan.analysis.luminosity import SampleRate
 from darkscan.errors import InputFileError, StudyError
@@ -360,31 +360,31 @@ def _pieces(study: Study, inputs: TaskInputs) -> list[_Piece]:
     return pieces
 
 
-def _chunk_rows(n_cells: int) -> int:
-    return max(1, min(_MAX_CHUNK_ROWS, _CHUNK_VALUES // max(n_cells, 1)))
+def _chunk_rows(n_cells: int, events: float) -> int:
+    """Histograms per chunk: bounds the expectation matrix (cells) or the drawn events per chunk."""
+    return max(1, min(_MAX_CHUNK_ROWS, int(_CHUNK_VALUES // max(n_cells, events, 1.0))))
 
 
 def _generate(inputs: TaskInputs, piece: _Piece, *, seed: int, task_key: int, normalise: bool,
               pure: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(histograms float32, totals)`` chunk by chunk, each chunk with its own random stream."""
-    rows = _chunk_rows(inputs.space.n_cells)
-    n = len(piece.models)
-    for chunk, start in enumerate(range(0, n, rows)):
+    import scipy.sparse
+
+    # component 0: the background mix; 1 + m: signal model m
+    shapes = scipy.sparse.vstack([scipy.sparse.csr_matrix(inputs.q), inputs.p], format="csr")
+    events = piece.signal_scale if pure else piece.background_scale + piece.signal_scale
+    method = "events" if inputs.space.n_cells > events else "cells"
+    rows = _chunk_rows(inputs.space.n_cells, events)
+    tables: dict[int, Any] = {}
+    for chunk, start in enumerate(range(0, len(piece.models), rows)):
         models = piece.models[start:start + rows].astype(np.int64)
-        is_signal = models >= 0
-        lam = np.empty((len(models), inputs.space.n_cells))
-        if pure:
-            lam[:] = piece.background_scale * inputs.q
-            if is_signal.any():
-                lam[is_signal] = piece.signal_scale * inputs.p[models[is_signal]].toarray()
+        if pure:  # r events of one process: the background mix (model −1) or one signal model
+            terms = [(np.where(models < 0, 0, models + 1), np.full(len(models), piece.signal_scale))]
         else:
-            lam[:] = piece.background_scale * inputs.q
-            if is_signal.any():
-                lam[is_signal] += piece.signal_scale * inputs.p[models[is_signal]].toarray()
+            terms = [(np.zeros(len(models), dtype=np.int64), np.full(len(models), piece.background_scale)),
+                     (np.where(models < 0, -1, models + 1), np.full(len(models), piece.signal_scale))]
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(task_key, *piece.seed_key, chunk + 1)))
-        counts = sample_cell_counts(rng, lam)
-        totals = counts.sum(axis=1).astype(np.float64)
-        histograms = inputs.space.project(counts)
+        histograms, totals = sample_mixture(rng, inputs.space, shapes, terms, method=method, tables=tables)
         if normalise:
             # each 1D channel by its own total (all channels hold the same events); a 2D image by its total
             sums = histograms.sum(axis=2 if inputs.binning.kind == "1d" else (1, 2), keepdims=True)
