@@ -211,6 +211,10 @@ def test_same_seed_byte_identical_and_resume(tmp_path: Path, monkeypatch: pytest
     second = build_datasets(study, plots=False)
     assert set(resumed).isdisjoint(written) and len(resumed) == 2 + 2  # the rest of task 1, both pieces of task 2
     assert [p.read_bytes() for p in second] == reference
+    # the same study elsewhere (same pools, same seed): the same bytes
+    elsewhere = _make_study(tmp_path / "elsewhere", n_histograms=100)
+    elsewhere = elsewhere.model_copy(update={"training": elsewhere.training[:2]})
+    assert [p.read_bytes() for p in build_datasets(elsewhere, plots=False)] == reference
     # up to date: nothing regenerated; a different seed changes the content
     resumed.clear()
     build_datasets(study, plots=False)
@@ -232,6 +236,21 @@ def test_missing_features_and_unknown_task(tmp_path: Path) -> None:
         build_datasets(study)
     with pytest.raises(StudyError, match="no training task 'spin1_vs_s'"):
         build_datasets(study, tasks=["spin1_vs_s"])
+
+
+def test_unequal_channel_bins_and_missing_column(tmp_path: Path) -> None:
+    data = _study_data()
+    data["histograms"][1]["axes"][1]["bins"] = 20
+    study = parse_study(data, source=tmp_path / "toy.yaml")
+    _write_pools(study, 200)
+    with pytest.raises(StudyError, match=r"toy.yaml: histograms\[1\].axes: .*equal bin counts, got \[15, 20\]"):
+        build_datasets(study, tasks=["any_vs_sm"])
+    point = study.plan()[0]
+    columns, metadata = {"met": np.ones(3)}, EventTableMetadata(sample="znunu", source="embedded", level="detector",
+                                                                cross_section_pb=1.0)
+    write_feature_table(point.directory / "features.parquet", columns, metadata)
+    with pytest.raises(InputFileError, match=r"features.parquet: feature table lacks columns \['leading_jet_pt'"):
+        build_datasets(study, tasks=["spin1_vs_sm"])
 
 
 def test_luminosity_view(built: tuple[Study, list[Path]]) -> None:

@@ -151,10 +151,17 @@ def read_point(point: SamplePoint, features: Sequence[str]) -> tuple[dict[str, n
     if not path.exists():
         raise InputFileError(f"{path}: no feature table for sample {point.sample!r} point {point.point_id!r}; "
                              "generate it first (darkscan gen run, then darkscan histos features)")
-    columns, metadata = read_feature_table(path)
-    missing = [f for f in features if f not in columns]
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for non-Parquet input
+        raise InputFileError(f"{path}: not a Parquet feature table ({exc})") from None
+    missing = [f for f in features if f not in names]
     if missing:
-        raise InputFileError(f"{path}: feature table lacks columns {missing}; it has {sorted(columns)}")
+        raise InputFileError(f"{path}: feature table lacks columns {missing}; it has {sorted(names)}")
+    wanted = list(dict.fromkeys([*features, *(c for c in ("weight", "passed") if c in names)]))
+    columns, metadata = read_feature_table(path, columns=wanted)
     n = len(next(iter(columns.values()))) if columns else 0
     weights = np.asarray(columns["weight"], dtype=np.float64) if "weight" in columns else np.ones(n)
     passed = np.asarray(columns["passed"], dtype=bool) if "passed" in columns else np.ones(n, dtype=bool)
@@ -246,8 +253,11 @@ def load_task_inputs(study: Study, task: TrainingTask, *,
     import scipy.sparse
 
     cache = {} if cache is None else cache
-    histogram = next(h for h in study.histograms if h.name == task.histogram)
-    binning = binning_from_histogram(histogram)
+    index, histogram = next((i, h) for i, h in enumerate(study.histograms) if h.name == task.histogram)
+    try:
+        binning = binning_from_histogram(histogram)
+    except ValueError as exc:
+        raise StudyError(f"{study.source}: histograms[{index}].axes: {exc}") from None
 
     def pool_of(point: SamplePoint) -> PointPool:
         key = (point.sample, point.point_id, histogram.name)
@@ -474,18 +484,26 @@ def _copy_rows(source: h5py.Dataset, group: h5py.Group, name: str) -> None:
         target[start:start + step] = source[start:start + step]
 
 
-def _samples_json(inputs: TaskInputs) -> list[dict[str, Any]]:
+def _samples_json(inputs: TaskInputs, output_dir: Path) -> list[dict[str, Any]]:
     rows = []
     for pool, fraction in [*inputs.backgrounds, *((m, None) for m in inputs.models)]:
         rows.append({
             "id": pool.key, "sample": pool.point.sample, "point_id": pool.point.point_id, "role": pool.point.role,
             "process": pool.point.process, "parameters": pool.point.parameters, "scanned": pool.point.scanned,
-            "features_path": str(pool.path), "sha256": pool.sha256, "cross_section_pb": pool.cross_section_pb,
+            # relative to the study output, so that the file does not depend on where the study lives
+            "features_path": _relative(pool.path, output_dir), "sha256": pool.sha256, "cross_section_pb": pool.cross_section_pb,
             "selection_efficiency": pool.selection_efficiency, "histogram_efficiency": pool.histogram_efficiency,
             "pool_events": pool.pool.n_events, "pool_effective_events": pool.pool.effective_events,
             "background_fraction": fraction,
         })
     return rows
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _write_task_file(path: Path, study: Study, inputs: TaskInputs, pieces: Sequence[_Piece],
@@ -507,7 +525,7 @@ def _write_task_file(path: Path, study: Study, inputs: TaskInputs, pieces: Seque
             "class_names": json.dumps(["SM"] + [_model_name(m) for m in inputs.models]
                                       if task.labels in ("multiclass", "pure") else ["SM", "SM+NP"]),
             "target": task.target or "",
-            "samples": json.dumps(_samples_json(inputs), sort_keys=True),
+            "samples": json.dumps(_samples_json(inputs, study.output_dir), sort_keys=True),
             "groups": json.dumps([p.group for p in pieces]),
             "overflow": ("values outside an axis range are counted in its first/last bin; "
                          "events with a non-finite feature are dropped"),
