@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +212,8 @@ def test_same_seed_byte_identical_and_resume(tmp_path: Path, monkeypatch: pytest
     second = build_datasets(study, plots=False)
     assert set(resumed).isdisjoint(written) and len(resumed) == 2 + 2  # the rest of task 1, both pieces of task 2
     assert [p.read_bytes() for p in second] == reference
-    # the same study elsewhere (same pools, same seed): the same bytes
+    # the same study elsewhere (same pools, same seed), seconds later: the same bytes (no timestamps)
+    time.sleep(1.1)
     elsewhere = _make_study(tmp_path / "elsewhere", n_histograms=100)
     elsewhere = elsewhere.model_copy(update={"training": elsewhere.training[:2]})
     assert [p.read_bytes() for p in build_datasets(elsewhere, plots=False)] == reference
