@@ -370,9 +370,9 @@ def _pieces(study: Study, inputs: TaskInputs) -> list[_Piece]:
     return pieces
 
 
-def _chunk_rows(n_cells: int, events: float) -> int:
-    """Histograms per chunk: bounds the expectation matrix (cells) or the drawn events per chunk."""
-    return max(1, min(_MAX_CHUNK_ROWS, int(_CHUNK_VALUES // max(n_cells, events, 1.0))))
+def _chunk_rows(n_cells: int) -> int:
+    """Histograms per chunk: bounds the expectation matrix of the "cells" method (and the output)."""
+    return max(1, min(_MAX_CHUNK_ROWS, _CHUNK_VALUES // max(n_cells, 1)))
 
 
 def _generate(inputs: TaskInputs, piece: _Piece, *, seed: int, task_key: int, normalise: bool,
@@ -382,9 +382,11 @@ def _generate(inputs: TaskInputs, piece: _Piece, *, seed: int, task_key: int, no
 
     # component 0: the background mix; 1 + m: signal model m
     shapes = scipy.sparse.vstack([scipy.sparse.csr_matrix(inputs.q), inputs.p], format="csr")
+    if shapes.shape[0] * shapes.shape[1] <= _CHUNK_VALUES * 8:  # small enough: dense rows gather faster
+        shapes = shapes.toarray()
     events = piece.signal_scale if pure else piece.background_scale + piece.signal_scale
     method = "events" if inputs.space.n_cells > events else "cells"
-    rows = _chunk_rows(inputs.space.n_cells, events)
+    rows = _chunk_rows(inputs.space.n_cells)
     tables: dict[int, Any] = {}
     for chunk, start in enumerate(range(0, len(piece.models), rows)):
         models = piece.models[start:start + rows].astype(np.int64)

@@ -416,8 +416,13 @@ def sample_mixture(rng: np.random.Generator, space: CellSpace, shapes: Any,
         lam = np.zeros((n, n_cells))
         for component, mean in terms:
             used = component >= 0
-            if used.any():
+            present = np.unique(component[used])
+            if len(present) > 8:  # many pools (mass scans): gather each row's shape
                 lam[used] += mean[used, None] * dense(component[used])
+                continue
+            for k in present.tolist():  # few pools: broadcast one shape over its rows
+                rows = component == k
+                lam[rows] += mean[rows, None] * dense(np.array([k]))
         counts = rng.poisson(lam)
         return space.project(counts), counts.sum(axis=1).astype(np.float64)
     if method != "events":
