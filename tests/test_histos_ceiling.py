@@ -78,3 +78,13 @@ def test_empty_background_cells() -> None:
     assert abs(mc - ceiling.auc_llr) < 0.02
     scores = likelihood_ratio(np.array([[1.0] * 19 + [1.0]]), p, q, 1.0, background)
     assert scores[0] == np.inf
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from darkscan.analysis import ceiling, histograms, luminosity
+
+    for module in (ceiling, histograms, luminosity):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

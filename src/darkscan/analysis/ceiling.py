@@ -51,7 +51,12 @@ def _phi(x: float) -> float:
 
 
 def counting_auc(s_over_sqrt_b: float) -> float:
-    """AUC of the total count alone in the large-B limit: ``Φ((S/√B)/√2)``."""
+    """AUC of the total count alone in the large-B limit: ``Φ((S/√B)/√2)``.
+
+    Example:
+        >>> [round(counting_auc(z), 3) for z in (1, 2, 3)]
+        [0.76, 0.921, 0.983]
+    """
     return _phi(s_over_sqrt_b / math.sqrt(2.0))
 
 
@@ -77,7 +82,13 @@ class Ceiling:
 
 
 def optimal_auc(p: np.ndarray, q: np.ndarray, s_over_sqrt_b: float, background_events: float) -> Ceiling:
-    """The optimal AUC for signal shape ``p`` and background shape ``q`` (any shape, normalised or not)."""
+    """The optimal AUC for signal shape ``p`` and background shape ``q`` (any shape, normalised or not).
+
+    Example:
+        >>> ceiling = optimal_auc([1, 1, 2], [2, 1, 1], s_over_sqrt_b=1.0, background_events=10_000)
+        >>> round(ceiling.sum_p2_over_q, 4), round(ceiling.auc, 3)
+        (1.375, 0.796)
+    """
     p = np.asarray(p, dtype=np.float64).reshape(-1)
     q = np.asarray(q, dtype=np.float64).reshape(-1)
     if p.sum() <= 0 or q.sum() <= 0:

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from darkscan.study import Histogram
 
 __all__ = [
+    "AxisBinning",
     "Binning",
     "BinnedPool",
     "CellSpace",
@@ -149,7 +150,12 @@ class Binning:
 
 
 def edges_of(feature: str, bins: int, low: float, high: float, log: bool) -> np.ndarray:
-    """Bin edges of an axis: linear, or equal in log(x) when ``log``."""
+    """Bin edges of an axis: linear, or equal in log(x) when ``log``.
+
+    Example:
+        >>> edges_of("leading_jet_pt", 2, 100.0, 400.0, log=True).round(9).tolist()
+        [100.0, 200.0, 400.0]
+    """
     if log:
         if low <= 0:
             raise ValueError(f"{feature}: log bins need a positive lower edge, got {low:g}")

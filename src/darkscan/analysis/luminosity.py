@@ -55,14 +55,24 @@ class SampleRate:
 
 
 def s_over_sqrt_b_at(signal_rate_fb: float, background_rate_fb: float, luminosity_fb: float) -> float:
-    """S/√B of one histogram of all selected events at ``luminosity_fb``."""
+    """S/√B of one histogram of all selected events at ``luminosity_fb``.
+
+    Example: 10 fb of selected signal over 10⁴ fb of background at 139 fb⁻¹
+        >>> round(s_over_sqrt_b_at(10.0, 1e4, 139.0), 3)
+        1.179
+    """
     if background_rate_fb <= 0:
         return math.inf
     return signal_rate_fb * luminosity_fb / math.sqrt(background_rate_fb * luminosity_fb)
 
 
 def luminosity_for(target: float, signal_rate_fb: float, background_rate_fb: float) -> float:
-    """Integrated luminosity (fb⁻¹) at which one histogram of all selected events has S/√B = ``target``."""
+    """Integrated luminosity (fb⁻¹) at which one histogram of all selected events has S/√B = ``target``.
+
+    Example:
+        >>> luminosity_for(2.0, 10.0, 1e4)
+        400.0
+    """
     if signal_rate_fb <= 0:
         return math.inf
     return target**2 * background_rate_fb / signal_rate_fb**2

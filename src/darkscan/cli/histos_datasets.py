@@ -52,7 +52,7 @@ def build(
 
 def lumi(
     study_file: Path = typer.Argument(..., help="Study file (YAML)."),
-    luminosity: float | None = typer.Option(None, "--luminosity", "-L", min=0.0,
+    luminosity: float | None = typer.Option(None, "--luminosity", "-L", min=1e-12,
                                                help="Luminosity in fb⁻¹ (default: the study's luminosity_fb)."),
 ) -> None:
     """Show each signal point's S/√B at the study luminosity and the luminosity for each target S/√B."""
@@ -65,7 +65,8 @@ def lumi(
     from darkscan.study import load_study
 
     study = load_study(study_file)
-    view = luminosity_view(sample_rates(study), luminosity_fb=luminosity or study.luminosity_fb,
+    view = luminosity_view(sample_rates(study),
+                           luminosity_fb=luminosity if luminosity is not None else study.luminosity_fb,
                            targets=study.datasets.s_over_sqrt_b,
                            dataset_background_events=study.datasets.background_events)
 
