@@ -22,7 +22,7 @@ fast path whenever the cells are fewer than the events of a histogram (a 28×28 
 events: 784 variates, >100× faster than event resampling, see ``benchmarks/histogram_sampling.py``);
 ``"events"`` draws ``Poisson(Λ)`` cells from the cell distribution by table look-up, for stacked
 channels whose occupied joint cells outnumber the events (there it is about as fast as naive event
-resampling, ~1.2×, since the work per event is the same). ``"auto"`` picks the cheaper one.
+resampling, 1.2–1.6× faster, since the work per event is the same). ``"auto"`` picks the cheaper one.
 
 Out-of-range values. A value below the first edge is counted in the first bin and a value above
 the last edge in the last bin (the "overflow in the edge bins" convention of LHC plots: the tail of
@@ -30,7 +30,7 @@ a MET spectrum, where new physics hides, is kept, and a histogram holds every se
 log axes a value ≤ 0 is an underflow. Events with a non-finite value of any histogram feature (a
 feature that is undefined for that event, e.g. the leading-jet pT of an event without jets) cannot
 be placed and are dropped; the fraction of the weight kept is reported as the pool's
-``histogram_efficiency`` and enters the background mix and the luminosity normalisation.
+``histogram_efficiency`` and enters the background mix (σ·ε of each background).
 
 Weighted pools. With generator weights ``w`` the cell probabilities are the weighted bin sums
 ``p_i = Σ_{e∈i} w_e / Σ_e w_e``: resampling events with probability ∝ w. A cell whose weight sum is
