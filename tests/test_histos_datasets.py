@@ -270,9 +270,12 @@ def test_luminosity_view(built: tuple[Study, list[Path]]) -> None:
 
 
 def _cli_app() -> typer.Typer:
+    """A throwaway app like ``darkscan`` (same error handling) with our commands in a ``histos-test`` group."""
     from darkscan.cli.histos_datasets import register
-    from darkscan.cli.main import app
+    from darkscan.cli.main import _Group
 
+    app = typer.Typer(cls=_Group)
+    app.callback()(lambda: None)
     group = typer.Typer()
     register(group)
     app.add_typer(group, name="histos-test")
@@ -290,6 +293,10 @@ def test_cli_lumi_and_build(built: tuple[Study, list[Path]], tmp_path: Path) -> 
     result = runner.invoke(app, ["histos-test", "lumi", str(study_file)])
     assert result.exit_code == 0, result.output
     assert "spin1" in result.stdout and "m_med-500" in result.stdout and "S/√B=2" not in result.stdout
+    view = luminosity_view(sample_rates(study), luminosity_fb=139.0, targets=[1, 3], dataset_background_events=400)
+    for signal in view.signals:
+        row = next(line for line in result.stdout.splitlines() if signal.point_id in line and signal.sample in line)
+        assert f"{view.s_over_sqrt_b(signal):.3g}" in row and f"{view.luminosity_for(signal, 3):.3g}" in row
     result = runner.invoke(app, ["histos-test", "build", str(study_file), "--task", "pure", "--no-plots"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().endswith("pure.h5")
