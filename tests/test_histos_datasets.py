@@ -329,3 +329,29 @@ def test_stored_ceiling_matches_the_likelihood_ratio_on_the_dataset(built: tuple
                 scores = np.where(np.isinf(scores), np.max(scores[np.isfinite(scores)]) + 1, scores)
                 # 600 histograms: the AUC's standard error is ≲ 0.02
                 assert roc_auc_score(y, scores) == pytest.approx(h5["ceiling/auc_llr"][m, j], abs=0.06)
+
+
+@pytest.mark.slow
+def test_full_size_image_dataset(tmp_path: Path) -> None:
+    """Issue-size dataset: 28×28 images, B = 50 000, 20 000 histograms per class; the stored ceiling
+    matches the likelihood-ratio AUC on the stored histograms to ±0.01."""
+    from sklearn.metrics import roc_auc_score
+
+    from darkscan.analysis.ceiling import likelihood_ratio
+
+    data = _study_data(background_events=50_000, n_histograms=20_000, s_over_sqrt_b=[1, 2])
+    data["histograms"][0]["axes"][0]["bins"] = 28
+    data["histograms"][0]["axes"][1]["bins"] = 28
+    data["training"] = data["training"][:1]
+    study = parse_study(data, source=tmp_path / "toy.yaml")
+    _write_pools(study, 150_000)  # ≥ 50 000 selected per background: no SmallPoolWarning
+    (path,) = build_datasets(study, plots=False)
+    with h5py.File(path) as h5:
+        q = h5["shapes/background"][...]
+        group = h5["sb_1/spin1.m_med-500"]
+        assert group["x"].shape == (40_000, 28, 28)
+        x, y = group["x"][...], group["y"][...]
+        scores = likelihood_ratio(x.reshape(len(x), -1), h5["shapes/models"][0], q, 1.0, 50_000)
+        scores = np.where(np.isinf(scores), np.max(scores[np.isfinite(scores)]) + 1, scores)
+        assert roc_auc_score(y, scores) == pytest.approx(h5["ceiling/auc_llr"][0, 0], abs=0.01)
+        assert roc_auc_score(y, group["total"][...]) == pytest.approx(counting_auc(1.0), abs=0.01)
