@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from darkscan.io import atomic_path, write_text_atomic
+
+
+def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path: Path):
+    target = tmp_path / "result.txt"
+    write_text_atomic(target, "finished piece\n")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half-writ")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "finished piece\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.txt"]
+
+
+def test_atomic_files_get_the_permissions_of_a_plain_open(tmp_path: Path):
+    umask = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "shared.txt", "x")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "shared.txt").stat().st_mode) == 0o644
