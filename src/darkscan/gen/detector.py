@@ -11,15 +11,16 @@ The chain mirrors the Delphes ATLAS card (its numbers live in ``detector_atlas.y
 3. electrons, muons and photons from the generator particles with (pT, |η|) efficiencies,
    log-normal momentum smearing and relative isolation against the other visible particles;
 4. jets overlapping an isolated electron/photon are removed (the card's unique-object finder);
-5. MET = −Σ towers (the card's choice: muons count as missing unless ``met.include_muons``).
+5. MET = −Σ towers − Σ reconstructed muons (what the Delphes output of the card balances;
+   ``met.include_muons: false`` counts muons as missing).
 
 Invisible particles are the neutrinos plus the sample's BSM invisible PDG ids; they deposit
 nothing and make up ``invisible_pt``. Everything works on flat numpy arrays with an event index:
 no Python loop over particles or events.
 
 Differences from Delphes, by construction: no track/tower energy-flow split (isolation sums all
-visible particles above ``pt_min``), photons are generator photons rather than neutral ECal
-deposits, jets are corrected by smearing towers not by particle-flow, and the overlap removal uses
+visible particles above ``pt_min``), photons are generator photons (plus electrons that lost their
+track) rather than every neutral ECal deposit, jets are corrected by smearing towers not by particle-flow, and the overlap removal uses
 ΔR instead of shared constituents.
 """
 
@@ -67,13 +68,26 @@ class DetectorParams:
 
 _REQUIRED = {
     "calorimeter": ("eta_max", "ecal_fraction", "ecal", "hcal"),
-    "electrons": ("efficiency", "resolution", "isolation"),
+    "electrons": ("tracking_efficiency", "efficiency", "resolution", "isolation"),
     "muons": ("efficiency", "resolution", "isolation"),
     "photons": ("efficiency", "isolation"),
     "jets": ("radius", "pt_min", "energy_scale", "overlap_delta_r"),
     "btag": ("delta_r", "parton_pt_min", "parton_eta_max", "b", "c", "light"),
     "met": ("include_muons",),
+    "tracker": ("radius_m", "half_length_m", "bz_tesla"),
 }
+
+#: electric charge (units of e) of the charged particles that reach a detector, by PDG id
+#: (antiparticles: opposite sign); anything else is treated as neutral
+_CHARGE = {11: -1, 13: -1, 15: -1, 211: 1, 321: 1, 2212: 1, 3222: 1, 3112: -1, 3312: -1, 3334: -1,
+           411: 1, 431: 1, 521: 1, 24: 1, 37: 1, 1000024: 1, 1000037: 1}
+
+
+def charge_of(pid: np.ndarray) -> np.ndarray:
+    """Electric charge of each PDG id (vectorised over the few distinct ids of a batch)."""
+    unique, inverse = np.unique(pid, return_inverse=True)
+    charges = np.array([_CHARGE.get(abs(int(i)), 0) * (1 if i > 0 else -1) for i in unique], dtype=float)
+    return charges[inverse] if len(pid) else np.zeros(0)
 
 
 def load_detector_params(path: str | Path | None = None) -> DetectorParams:
@@ -96,15 +110,16 @@ def load_detector_params(path: str | Path | None = None) -> DetectorParams:
             continue
         problems += [f"{path}: {section}.{key} is missing" for key in keys if key not in data[section]]
     if not problems:
-        for name in ("electrons", "muons", "photons"):
-            table = data[name]["efficiency"]
+        for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"), ("muons", "efficiency"),
+                          ("photons", "efficiency")):
+            table = data[name][key]
             values = np.asarray(table.get("values"), dtype=float)
             shape = (len(table.get("abs_eta_edges", [])) - 1, len(table.get("pt_edges", [])) - 1)
             if values.shape != shape:
-                problems.append(f"{path}: {name}.efficiency.values has shape {values.shape}, "
+                problems.append(f"{path}: {name}.{key}.values has shape {values.shape}, "
                                 f"the eta × pt edges need {shape}")
             elif np.any((values < 0) | (values > 1)):
-                problems.append(f"{path}: {name}.efficiency.values must lie in [0, 1]")
+                problems.append(f"{path}: {name}.{key}.values must lie in [0, 1]")
         if not data["jets"]["radius"] > 0:
             problems.append(f"{path}: jets.radius must be positive")
     if problems:
@@ -237,6 +252,34 @@ def _sorted_collection(event: np.ndarray, pt: np.ndarray, n_events: int, fields:
     return ak.unflatten(record, counts)
 
 
+_BANNER_SHOWN = False
+
+
+def _silence_fastjet_banner(jetdef: Any) -> None:
+    """FastJet prints its banner to C++ stdout on the first clustering; stdout is for data, so
+    cluster once with file descriptor 1 pointed at /dev/null."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return
+    import os
+    import sys
+
+    import awkward as ak
+    import fastjet
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            dummy = ak.Array([[{"px": 1.0, "py": 0.0, "pz": 0.0, "E": 1.0}]], with_name="Momentum4D")
+            fastjet.ClusterSequence(dummy, jetdef).inclusive_jets()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SHOWN = True
+
+
 class FastDetector:
     """The fast detector for one sample: parameters plus the sample's invisible PDG ids."""
 
@@ -254,6 +297,7 @@ class FastDetector:
         if algorithm not in algorithms:
             raise InputFileError(f"{self.params.path}: jets.algorithm {algorithm!r} unknown; allowed: {sorted(algorithms)}")
         self._jetdef = fastjet.JetDefinition(algorithms[algorithm], float(self.params["jets"]["radius"]))
+        _silence_fastjet_banner(self._jetdef)
 
     @staticmethod
     def _layer(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -286,12 +330,19 @@ class FastDetector:
         # isolation reference: visible particles other than electrons and muons (the card's eflow filter)
         iso_mask = visible & (abs_id != 11) & (abs_id != 13)
 
-        electrons = self._leptons(p, "electrons", (abs_id == 11) & (abs_eta < 2.5), pt, eta, phi, abs_eta, iso_mask, rng)
-        muons = self._leptons(p, "muons", (abs_id == 13) & (abs_eta < 2.5), pt, eta, phi, abs_eta, iso_mask, rng)
-        photons = self._photons(p, (abs_id == 22) & (abs_eta < 2.5), pt, eta, phi, abs_eta, iso_mask, rng)
+        e_candidates = np.flatnonzero((abs_id == 11) & (abs_eta < 2.5))
+        tracked = rng.random(len(e_candidates)) < _binned(self.params["electrons"]["tracking_efficiency"],
+                                                          abs_eta[e_candidates], pt[e_candidates])
+        electrons = self._leptons(p, "electrons", e_candidates[tracked], pt, eta, phi, abs_eta, iso_mask, rng)
+        muons = self._leptons(p, "muons", np.flatnonzero((abs_id == 13) & (abs_eta < 2.5)), pt, eta, phi, abs_eta,
+                              iso_mask, rng)
+        # electrons without a track are seen as ECal deposits: photon candidates
+        gammas = np.union1d(np.flatnonzero((abs_id == 22) & (abs_eta < 2.5)), e_candidates[~tracked])
+        photons = self._photons(p, gammas, pt, eta, phi, abs_eta, iso_mask, rng)
 
         calo = visible & (abs_id != 13) & (abs_eta < float(self.params["calorimeter"]["eta_max"]))
-        towers = self._towers(p, calo, eta, phi, rng)
+        phi_calo, reaches = self._propagate(p.pid, pt, eta, phi)
+        towers = self._towers(p, calo & reaches, eta, phi_calo, rng)
         t_event, t_pt, t_eta, t_phi = towers
         met_x = -np.bincount(t_event, t_pt * np.cos(t_phi), minlength=n)
         met_y = -np.bincount(t_event, t_pt * np.sin(t_phi), minlength=n)
@@ -316,6 +367,24 @@ class FastDetector:
         }
 
     # ------------------------------------------------------------------------------------------
+    def _propagate(self, pid: np.ndarray, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Azimuth at the calorimeter face after the solenoid bends charged particles, and whether
+        each particle gets there (charged particles curling up inside the tracker do not)."""
+        spec = self.params["tracker"]
+        charge = charge_of(pid)
+        charged = charge != 0
+        radius, half_length, bz = float(spec["radius_m"]), float(spec["half_length_m"]), float(spec["bz_tesla"])
+        # transverse distance at which the particle leaves the solenoid volume (barrel or endcap)
+        with np.errstate(divide="ignore"):
+            rho = np.minimum(radius, half_length / np.abs(np.sinh(eta)))
+        curvature_radius = pt / (0.3 * bz)  # metres, pT in GeV, B in T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = rho / (2.0 * np.where(charged, curvature_radius, np.inf))
+        reaches = ~charged | (x <= 1.0)
+        bend = np.arcsin(np.clip(x, 0.0, 1.0))
+        # a positive charge in a field along +z turns clockwise: its azimuth decreases
+        return _wrap_phi(phi - np.where(charged, charge * bend, 0.0)), reaches
+
     def _isolated(self, p: ParticleArrays, cand_index: np.ndarray, cand_pt: np.ndarray, iso_mask: np.ndarray,
                   pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, spec: Mapping[str, float]) -> np.ndarray:
         """Whether Σ pT of isolation particles within ΔR (excluding the candidate) < ratio × pT."""
@@ -330,11 +399,10 @@ class FastDetector:
         sums = np.bincount(c[inside], pt[ti[inside]], minlength=len(cand_index))
         return sums < float(spec["pt_ratio_max"]) * cand_pt
 
-    def _leptons(self, p: ParticleArrays, kind: str, mask: np.ndarray, pt: np.ndarray, eta: np.ndarray,
+    def _leptons(self, p: ParticleArrays, kind: str, index: np.ndarray, pt: np.ndarray, eta: np.ndarray,
                  phi: np.ndarray, abs_eta: np.ndarray, iso_mask: np.ndarray,
                  rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         spec = self.params[kind]
-        index = np.flatnonzero(mask)
         relative = np.hypot(_by_region(spec["resolution"], abs_eta[index], "a"),
                             _by_region(spec["resolution"], abs_eta[index], "b") * pt[index])
         smeared = _lognormal(rng, pt[index], relative * pt[index])
@@ -345,10 +413,9 @@ class FastDetector:
         charge = np.where(p.pid[index] > 0, -1, 1).astype(np.int8)  # e-, mu- have positive PDG ids
         return p.event[index], smeared, eta[index], phi[index], charge
 
-    def _photons(self, p: ParticleArrays, mask: np.ndarray, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray,
+    def _photons(self, p: ParticleArrays, index: np.ndarray, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray,
                  abs_eta: np.ndarray, iso_mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         spec = self.params["photons"]
-        index = np.flatnonzero(mask)
         energy = p.e[index]
         ecal = self._layers[0]["resolution"]
         sigma = np.sqrt((_by_region(ecal, abs_eta[index], "c") * energy) ** 2
