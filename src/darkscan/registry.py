@@ -224,7 +224,7 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         parameters=_SPIN0, invisible=(52,),
         monojet=dict(processes=("p p > xd xd~ j [noborn=QCD]",),
                      pythia="DM:gg2S2XXj (scalar S = 54 → χχ + jet, top-loop gluon fusion): same topology; "
-                            "Pythia's coupling parametrisation differs from DMsimp"),
+                            "Pythia's σ is orders of magnitude below DMsimp's (kinematics only, warns)"),
         monoz=dict(processes=("p p > xd xd~ z [noborn=QCD]",), madspin=("z > l+ l-",), pythia=None),
         constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop)",
     ),
@@ -233,8 +233,8 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         mg5_model="DMsimp_s_spin1", mg5_restriction="full", source=f"{_DMSIMP}, v1.0",
         parameters=_SPIN1, invisible=(52,),
         monojet=dict(processes=("p p > xd xd~ j",),
-                     pythia="DM:qg2Zp2XXj + DM:ffbar2Zp2XXj (Z' = 55 → χχ + jet): same model class, "
-                            "vector couplings set from g_q, g_dm"),
+                     pythia="DM:ffbar2Zp2XX (q q̄ → Z' = 55 → χχ) with the jet from ISR and a recoil filter: "
+                            "same model and couplings (g_q, ga_q, g_dm, ga_dm); hard-jet tail approximate"),
         monoz=dict(processes=("p p > xd xd~ z, z > l+ l-",), pythia=None),
         constraints=(),
     ),
