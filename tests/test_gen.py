@@ -199,6 +199,11 @@ def test_run_is_sharded_reproducible_and_resumes(tmp_path: Path, monkeypatch: py
     for (t1, m1), (t2, m2) in zip(first, again):
         assert ak.to_list(t1) == ak.to_list(t2) and m1.cross_section_pb == m2.cross_section_pb
 
+    # two worker processes: the same tables as one
+    parallel = _tables(_run(tmp_path, "p", workers=2))
+    for (t1, _), (t2, _) in zip(first, parallel):
+        assert ak.to_list(t1) == ak.to_list(t2)
+
     # an interrupted run: the second shard fails; the first is kept, then a rerun completes the set
     calls = []
     kill = [True]
@@ -221,11 +226,6 @@ def test_run_is_sharded_reproducible_and_resumes(tmp_path: Path, monkeypatch: py
     resumed = _tables(_run(tmp_path, "c"))
     assert calls == [1, 2]  # finished shard 0 was not redone
     for (t1, _), (t2, _) in zip(first, resumed):
-        assert ak.to_list(t1) == ak.to_list(t2)
-
-    # two worker processes: the same tables as one
-    parallel = _tables(_run(tmp_path, "p", workers=2))
-    for (t1, _), (t2, _) in zip(first, parallel):
         assert ak.to_list(t1) == ak.to_list(t2)
 
     other = _tables(_run(tmp_path, "d", seed=4))
