@@ -204,11 +204,14 @@ _ALP = (
 _SNEUTRINO_IDS = (1000012, 1000014, 1000016)
 _NEUTRALINO_DM = (
     _p("m_dm", "mass", 96.68807, "lightest neutralino χ̃⁰₁ mass", ("MASS", (1000022,))),
-    _p("m_sneutrino", "mass", 185.2583, "sneutrino masses (all three flavours)",
-       *[("MASS", (i,)) for i in _SNEUTRINO_IDS]),
+    # The shipped spectrum has m(ν̃_e) = m(ν̃_μ) = 185.2583 but m(ν̃_τ) = 184.7085 GeV.
+    _p("m_sneutrino", "mass", 185.2583, "e- and μ-sneutrino mass", ("MASS", (1000012,)), ("MASS", (1000014,))),
+    _p("m_sneutrino_tau", "mass", 184.7085, "τ-sneutrino mass", ("MASS", (1000016,))),
 )
+# ν̃ must be the LSP: in the reference spectrum τ̃₁ (134.5 GeV), ẽ_R (144.1), χ̃⁰₂ (181.1) and χ̃±₁
+# (181.7) are all lighter than its 185.3 GeV sneutrinos, so the default sits below τ̃₁.
 _SNEUTRINO_DM = (
-    _p("m_dm", "mass", 185.2583, "sneutrino ν̃ mass (all three flavours, the DM candidate)",
+    _p("m_dm", "mass", 120.0, "sneutrino ν̃ mass (all three flavours, the DM candidate)",
        *[("MASS", (i,)) for i in _SNEUTRINO_IDS]),
     _p("m_neutralino", "mass", 2000.0, "lightest neutralino χ̃⁰₁ mass (above the sneutrino)",
        ("MASS", (1000022,))),
@@ -267,7 +270,8 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                      pythia="SUSY:qqbar2chi0chi0 (χ̃⁰₁χ̃⁰₁) from the SLHA spectrum; the jet comes from the "
                             "parton shower (ISR), not the matrix element"),
         monoz=dict(processes=("p p > n1 n1 z, z > l+ l-",), pythia=None),
-        constraints=(Constraint("m_dm", "m_sneutrino", "χ̃⁰₁ must be the LSP to be the dark matter"),),
+        constraints=(Constraint("m_dm", "m_sneutrino", "χ̃⁰₁ must be the LSP to be the dark matter"),
+                     Constraint("m_dm", "m_sneutrino_tau", "χ̃⁰₁ must be the LSP to be the dark matter")),
         note=_MSSM_NOTE,
     ),
     "sneutrino": dict(

@@ -513,7 +513,10 @@ def load_study(path: str | Path) -> Study:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        context = exc.context or ""
+        if context and exc.context_mark is not None and exc.context_mark is not mark:
+            context += f" (started at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
+        what = " ".join(part for part in (context, str(exc.problem or "")) if part)
         raise StudyError(f"{path}{where}: YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
         raise StudyError(f"{path}: YAML error: {exc}") from None

@@ -1,0 +1,207 @@
+"""SLHA2 spectra for MG5's ``MSSM_SLHA2`` model, for MadGraph (param card) and Pythia 8 (``SLHA:file``).
+
+One template (``templates/mssm_slha2.slha.j2``) holds the complete SPS1a-like spectrum that MG5
+3.5.7 wrote into the reference runs' banners (``shared/data/mg5/mssm_*``); a study sets or scans
+the neutralino and sneutrino masses on top of it. Two flavours:
+
+- ``target="pythia"`` (:func:`render_slha`): standard SLHA2 block names, a ``MODSEL`` and a full
+  ``SMINPUTS`` block, and **no DECAY tables**: Pythia 8 then computes the SUSY widths and branching
+  ratios itself for the spectrum it is given (an "Auto" width would be unreadable to it).
+- ``target="mg5"`` (:func:`render_param_card`): MG5's block names (``FRALPHA``) and a DECAY line
+  for every particle. The reference widths belong to the reference spectrum, so they are kept
+  numerically when no mass moved (the reference runs are reproduced exactly) and every sparticle and
+  heavy-Higgs width becomes ``Auto`` as soon as a mass differs (MG5 recomputes them).
+
+:func:`parse_slha` reads any SLHA text back into ``{block: {ids: value}}`` (DECAY lines under the
+block ``"DECAY"``), which the card checks use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from darkscan import __version__
+from darkscan.cards._render import TEMPLATE_VERSIONS, format_number, render_template
+from darkscan.errors import CardError
+from darkscan.registry import Process
+
+__all__ = [
+    "MSSM_MASSES",
+    "MSSM_WIDTHS",
+    "parse_slha",
+    "render_param_card",
+    "render_slha",
+    "slha_values",
+]
+
+#: MASS block of the reference spectrum: (PDG id, mass in GeV, MG5 parameter name).
+MSSM_MASSES: tuple[tuple[int, float, str], ...] = (
+    (5, 4.889917, "mb"), (6, 175.0, "mt"), (15, 1.777, "mta"), (23, 91.1876, "mz"), (24, 79.82901, "mw"),
+    (25, 110.8991, "mh01"), (35, 399.9601, "mh02"), (36, 399.5839, "ma0"), (37, 407.879, "mh"),
+    (1000001, 568.4411, "msd1"), (1000002, 561.119, "msu1"), (1000003, 568.4411, "msd2"),
+    (1000004, 561.119, "msu2"), (1000005, 513.0652, "msd3"), (1000006, 399.6685, "msu3"),
+    (1000011, 202.9157, "msl1"), (1000012, 185.2583, "msn1"), (1000013, 202.9157, "msl2"),
+    (1000014, 185.2583, "msn2"), (1000015, 134.4909, "msl3"), (1000016, 184.7085, "msn3"),
+    (1000021, 607.7137, "mgo"), (1000022, 96.68807, "mneu1"), (1000023, 181.0882, "mneu2"),
+    (1000024, 181.6965, "mch1"), (1000025, -363.756, "mneu3"), (1000035, 381.7294, "mneu4"),
+    (1000037, 379.9393, "mch2"), (2000001, 545.2285, "msd4"), (2000002, 549.2593, "msu4"),
+    (2000003, 545.2285, "msd5"), (2000004, 549.2593, "msu5"), (2000005, 543.7267, "msd6"),
+    (2000006, 585.7858, "msu6"), (2000011, 144.1028, "msl4"), (2000013, 144.1028, "msl5"),
+    (2000015, 206.8678, "msl6"),
+)
+
+#: DECAY lines of the reference param card: (PDG id, width in GeV, MG5 parameter name).
+MSSM_WIDTHS: tuple[tuple[int, float, str], ...] = (
+    (6, 1.56195, "wt"), (23, 2.411433, "wz"), (24, 2.002822, "ww"), (25, 0.001986108, "wh01"),
+    (35, 0.5748014, "wh02"), (36, 0.6321785, "wa0"), (37, 0.5469628, "wh"),
+    (1000001, 5.312788, "wsd1"), (1000002, 5.477195, "wsu1"), (1000003, 5.312788, "wsd2"),
+    (1000004, 5.477195, "wsu2"), (1000005, 3.736276, "wsd3"), (1000006, 2.021596, "wsu3"),
+    (1000011, 0.2136822, "wsl1"), (1000012, 0.1498816, "wsn1"), (1000013, 0.2136822, "wsl2"),
+    (1000014, 0.1498816, "wsn2"), (1000015, 0.1483273, "wsl3"), (1000016, 0.147519, "wsn3"),
+    (1000021, 5.506754, "wgo"), (1000022, 0.0, "wneu1"), (1000023, 0.020777, "wneu2"),
+    (1000024, 0.01704145, "wch1"), (1000025, 1.915985, "wneu3"), (1000035, 2.585851, "wneu4"),
+    (1000037, 2.486895, "wch2"), (2000001, 0.2858123, "wsd4"), (2000002, 1.152973, "wsu4"),
+    (2000003, 0.2858123, "wsd5"), (2000004, 1.152973, "wsu5"), (2000005, 0.8015663, "wsd6"),
+    (2000006, 7.373133, "wsu6"), (2000011, 0.2161216, "wsl4"), (2000013, 0.2161216, "wsl5"),
+    (2000015, 0.2699061, "wsl6"),
+)
+
+#: Widths that depend on the sparticle spectrum (everything but t, Z, W and the light Higgs).
+_SPECTRUM_DEPENDENT = frozenset(pdg for pdg, _, _ in MSSM_WIDTHS if pdg >= 35)
+
+
+def slha_values(process: Process, parameters: Mapping[str, float | str]) -> dict[tuple[str, tuple[int, ...]], float]:
+    """The ``(block, ids) → value`` entries the parameters of ``process`` set (MASS entries only here)."""
+    values: dict[tuple[str, tuple[int, ...]], float] = {}
+    known_masses = {pdg for pdg, _, _ in MSSM_MASSES}
+    for name, value in parameters.items():
+        try:
+            parameter = process.parameter(name)
+        except KeyError:
+            raise CardError(f"{process.name}: unknown parameter {name!r}; allowed: "
+                            f"{', '.join(process.parameter_names)}") from None
+        if isinstance(value, str):
+            raise CardError(f"{process.name}: parameter {name} must be a number in an SLHA spectrum, got {value!r}")
+        for entry in parameter.entries:
+            if entry.block != "MASS" or len(entry.ids) != 1 or entry.ids[0] not in known_masses:
+                raise CardError(f"{process.name}: parameter {name} goes to {entry}, which the MSSM_SLHA2 "
+                                "spectrum template does not have")
+            values[(entry.block, entry.ids)] = float(value)
+    return values
+
+
+def _render(process: Process, parameters: Mapping[str, float | str], target: Literal["mg5", "pythia"]) -> str:
+    if process.mg5_model != "MSSM_SLHA2":
+        raise CardError(f"{process.name}: an SLHA spectrum exists only for MSSM_SLHA2 processes, "
+                        f"not for model {process.mg5_model}")
+    overrides = slha_values(process, parameters)
+    masses = [(pdg, overrides.get(("MASS", (pdg,)), mass), name) for pdg, mass, name in MSSM_MASSES]
+    _check_lsp(process, masses)
+    moved = any(value != default for (_, value, _), (_, default, _) in zip(masses, MSSM_MASSES))
+    widths = [(pdg, "Auto" if moved and pdg in _SPECTRUM_DEPENDENT else format_number(width), name)
+              for pdg, width, name in MSSM_WIDTHS]
+    text = render_template(
+        "mssm_slha2.slha.j2",
+        version=__version__,
+        template_version=TEMPLATE_VERSIONS["mssm_slha2"],
+        process=process.name,
+        parameters=[(name, format_number(float(v)) if not isinstance(v, str) else v)
+                    for name, v in sorted(parameters.items())],
+        target=target,
+        masses=[(pdg, format_number(value), name) for pdg, value, name in masses],
+        widths=widths,
+    )
+    check_slha(text, overrides, where=f"{process.name} SLHA ({target})")
+    return text
+
+
+def _check_lsp(process: Process, masses: Sequence[tuple[int, float, str]]) -> None:
+    """The dark-matter candidate must be the lightest sparticle, or it decays and leaves no MET."""
+    try:
+        dm_ids = {entry.ids[0] for entry in process.parameter("m_dm").entries}
+    except KeyError:
+        return
+    by_pdg = {pdg: (abs(mass), name) for pdg, mass, name in masses}
+    m_dm = max(by_pdg[pdg][0] for pdg in dm_ids)
+    lighter = sorted((m, name, pdg) for pdg, (m, name) in by_pdg.items() if pdg >= 1_000_000 and pdg not in dm_ids
+                     and m <= m_dm)
+    if lighter:
+        m, name, pdg = lighter[0]
+        raise CardError(
+            f"{process.name}: m_dm = {m_dm:g} GeV is not the lightest sparticle: {name} (PDG {pdg}) of the "
+            f"fixed MSSM_SLHA2 spectrum is at {m:g} GeV ({len(lighter)} sparticle(s) lighter in all), so the "
+            f"dark matter would decay; keep m_dm below {m:g} GeV")
+
+
+def render_slha(process: Process, parameters: Mapping[str, float | str]) -> str:
+    """Full SLHA2 text for Pythia 8 ``SLHA:file``: the spectrum with ``parameters`` applied, no DECAY tables.
+
+    Pythia 8 computes the sparticle widths and branching ratios itself when a DECAY table is absent.
+    ``parameters`` are the process's registry parameters (``m_dm``, ``m_sneutrino``, …); unknown
+    names, strings and entries outside the template raise :class:`CardError`.
+    """
+    return _render(process, parameters, "pythia")
+
+
+def render_param_card(process: Process, parameters: Mapping[str, float | str]) -> str:
+    """The MG5 ``param_card.dat`` (SLHA2 with MG5's block names, DECAY lines, ``Auto`` where recomputed)."""
+    return _render(process, parameters, "mg5")
+
+
+def parse_slha(text: str) -> dict[str, dict[tuple[int, ...], float | str]]:
+    """``{BLOCK: {ids: value}}`` of SLHA text; DECAY lines are block ``"DECAY"``, decay tables skipped.
+
+    Values that are not numbers (``Auto``, ``scan:[…]``) are kept as strings.
+    """
+    blocks: dict[str, dict[tuple[int, ...], float | str]] = {}
+    current: dict[tuple[int, ...], float | str] | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        head = words[0].upper()
+        if head == "BLOCK":
+            if len(words) < 2:
+                raise CardError(f"SLHA line {number}: BLOCK without a name")
+            current = blocks.setdefault(words[1].upper(), {})
+            continue
+        if head == "DECAY":
+            if len(words) < 3:
+                raise CardError(f"SLHA line {number}: DECAY needs a PDG id and a width: {raw.strip()!r}")
+            blocks.setdefault("DECAY", {})[(int(words[1]),)] = _value(words[2])
+            current = None  # branching-ratio lines of a decay table follow; not needed here
+            continue
+        if current is None:
+            continue
+        try:
+            *ids, value = words
+            current[tuple(int(i) for i in ids)] = _value(value)
+        except ValueError:
+            raise CardError(f"SLHA line {number}: cannot read {raw.strip()!r}") from None
+    return blocks
+
+
+def _value(word: str) -> float | str:
+    try:
+        return float(word)
+    except ValueError:
+        return word
+
+
+def check_slha(text: str, expected: Mapping[tuple[str, tuple[int, ...]], float], *, where: str) -> None:
+    """Raise :class:`CardError` unless every ``expected`` entry is in ``text`` with its value."""
+    if "{{" in text or "{%" in text:
+        raise CardError(f"{where}: unrendered template markup left in the card")
+    if not text.isascii():
+        raise CardError(f"{where}: non-ASCII text in the card")
+    blocks = parse_slha(text)
+    for (block, ids), value in expected.items():
+        found = blocks.get(block, {}).get(ids)
+        if not isinstance(found, float) or not _close(found, value):
+            raise CardError(f"{where}: {block} {' '.join(map(str, ids))} is {found!r}, expected {value!r}")
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-300)

@@ -1,0 +1,22 @@
+# Delphes card rendered by darkscan 0.1.0 (template delphes_card v1)
+# study golden, sample alp_monojet, point nominal
+# The detector is the stock card below, unchanged; the lines after it only add what this sample needs.
+source cards/delphes_card_ATLAS.tcl
+
+# Fixed smearing seed: the stock card leaves RandomSeed at 0, a new seed every run.
+set RandomSeed 648204964
+
+# Invisible BSM particles of this sample (PDG 9000005). The stock card treats a
+# stable particle it does not know as visible hadronic energy (jets instead of MET), so they get
+# zero energy fraction in both calorimeters and join the neutrinos in NeutrinoFilter (GenJets,
+# GenMissingET). Redefining a module appends to it ("already configured" is printed, harmless).
+module SimpleCalorimeter ECal {
+  add EnergyFraction {9000005} {0.0}
+}
+module SimpleCalorimeter HCal {
+  add EnergyFraction {9000005} {0.0}
+}
+module PdgCodeFilter NeutrinoFilter {
+  add PdgCode {9000005}
+  add PdgCode {-9000005}
+}
