@@ -56,6 +56,25 @@ def sigma_check(n_events: int) -> None:
         print(f"Pythia 8 {label:<52s} σ = {sigma:7.3f} ± {error:.3f} pb   ratio to MG5 = {sigma / mg_sigma:.3f}")
 
 
+def sigma_check_mssm(n_events: int) -> None:
+    """χ̃⁰₁χ̃⁰₁ + jet: MG5 (2 → 3, ptj > 20) vs Pythia (2 → 2, jet from ISR, recoil > 20 GeV filter)."""
+    from darkscan.gen.shower import lhe_cross_section
+    from darkscan.registry import PROCESSES
+
+    mg_sigma, mg_error = lhe_cross_section(shared_data() / "mg5" / "mssm_n1n1j" / "unweighted_events.lhe.gz")
+    print(f"\nMadGraph5 LO  p p > n1 n1 j (MSSM_SLHA2, SPS1a-like), ptj > 20: σ = {mg_sigma:.4f} ± {mg_error:.4f} pb")
+    process = PROCESSES["neutralino_monojet"]
+    for cut in (20.0, 130.0):
+        run = PythiaRun(recipe_for(process.name, process.defaults(), {"ptj": cut}), sqrt_s_gev=13000.0,
+                        preset="fast", seed=99, extra_settings=("HadronLevel:all = off",))
+        while run.n_passed < n_events:
+            run.batch(2000)
+        sigma, error = run.cross_section_pb()
+        ratio = f"   ratio to MG5 = {sigma / mg_sigma:.3f}" if cut == 20.0 else ""
+        print(f"Pythia 8 qqbar2chi0chi0 + qg2chi0squark (q̃ → q χ̃⁰₁), recoil > {cut:g} GeV (filter efficiency "
+              f"{run.filter_efficiency:.3f}): σ = {sigma:.4f} ± {error:.4f} pb{ratio}")
+
+
 def read_delphes(path: Path) -> dict[str, object]:
     import uproot
 
@@ -156,6 +175,7 @@ def main() -> None:
     start = time.perf_counter()
     if not args.skip_sigma:
         sigma_check(args.sigma_events)
+        sigma_check_mssm(2000)
     detector_check()
     print(f"\n({time.perf_counter() - start:.0f} s)")
 

@@ -267,8 +267,8 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         mg5_model="MSSM_SLHA2", mg5_restriction="full", source=_MSSM_SOURCE,
         parameters=_NEUTRALINO_DM, invisible=(1000022,),
         monojet=dict(processes=("p p > n1 n1 j",),
-                     pythia="SUSY:qqbar2chi0chi0 (χ̃⁰₁χ̃⁰₁) from the SLHA spectrum; the jet comes from the "
-                            "parton shower (ISR), not the matrix element"),
+                     pythia="SUSY:qqbar2chi0chi0 (χ̃⁰₁χ̃⁰₁, jet from ISR) + SUSY:qg2chi0squark (χ̃⁰₁ q̃, q̃ → q χ̃⁰₁) "
+                            "from the SLHA spectrum; recoil filter at the jet cut"),
         monoz=dict(processes=("p p > n1 n1 z, z > l+ l-",), pythia=None),
         constraints=(Constraint("m_dm", "m_sneutrino", "χ̃⁰₁ must be the LSP to be the dark matter"),
                      Constraint("m_dm", "m_sneutrino_tau", "χ̃⁰₁ must be the LSP to be the dark matter")),
