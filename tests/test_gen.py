@@ -277,3 +277,25 @@ def test_cli_gen_errors_are_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["gen", "shower", str(tmp_path / "missing.lhe.gz")])
     assert result.exit_code == 2
     assert "no such LHE file" in result.output and "Traceback" not in result.output
+
+
+def test_neutralino_recipe_runs_from_the_slha_spectrum() -> None:
+    from darkscan.gen.pythia import PythiaRun
+
+    process = PROCESSES["neutralino_monojet"]
+    recipe = recipe_for(process.name, process.defaults(), {"ptj": 20.0})
+    assert recipe.slha is not None and "BLOCK MASS" in recipe.slha.upper()
+    run = PythiaRun(recipe, sqrt_s_gev=13000.0, preset="fast", seed=8, extra_settings=("HadronLevel:all = off",))
+    run.batch(300)
+    sigma, error = run.cross_section_pb()
+    # MG5 p p > n1 n1 j (ptj > 20) on this spectrum: 0.171 pb; Pythia's LO with the same diagrams ≈ 0.22 pb
+    assert 0.1 < sigma < 0.4 and error < sigma
+    assert 0.8 < run.filter_efficiency <= 1.0
+
+
+def test_mssm_spectrum_must_keep_the_dark_matter_the_lsp() -> None:
+    from darkscan.errors import DarkscanError
+
+    process = PROCESSES["sneutrino_monojet"]
+    with pytest.raises(DarkscanError):
+        recipe_for(process.name, {**process.defaults(), "m_dm": 3000.0}, {"ptj": 130.0})

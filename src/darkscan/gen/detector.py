@@ -83,11 +83,15 @@ _CHARGE = {11: -1, 13: -1, 15: -1, 211: 1, 321: 1, 2212: 1, 3222: 1, 3112: -1, 3
            411: 1, 431: 1, 521: 1, 24: 1, 37: 1, 1000024: 1, 1000037: 1}
 
 
+_CHARGE_KEYS = np.array(sorted([*_CHARGE, *(-k for k in _CHARGE)]), dtype=np.int64)
+_CHARGE_VALUES = np.array([_CHARGE[abs(int(k))] * (1 if k > 0 else -1) for k in _CHARGE_KEYS], dtype=float)
+
+
 def charge_of(pid: np.ndarray) -> np.ndarray:
-    """Electric charge of each PDG id (vectorised over the few distinct ids of a batch)."""
-    unique, inverse = np.unique(pid, return_inverse=True)
-    charges = np.array([_CHARGE.get(abs(int(i)), 0) * (1 if i > 0 else -1) for i in unique], dtype=float)
-    return charges[inverse] if len(pid) else np.zeros(0)
+    """Electric charge of each PDG id (a sorted-table lookup, no Python loop)."""
+    pid = np.asarray(pid, dtype=np.int64)
+    index = np.minimum(np.searchsorted(_CHARGE_KEYS, pid), len(_CHARGE_KEYS) - 1)
+    return np.where(_CHARGE_KEYS[index] == pid, _CHARGE_VALUES[index], 0.0)
 
 
 def load_detector_params(path: str | Path | None = None) -> DetectorParams:

@@ -194,7 +194,7 @@ def _tasks(study: Any, points: list[Any]) -> Iterator[ShardTask]:
 
 
 def run_study(study: Any, *, workers: int | None = None, samples: list[str] | None = None,
-              console: Any = None, start_method: str = "spawn") -> dict[str, Any]:
+              console: Any = None, start_method: str = "forkserver") -> dict[str, Any]:
     """Generate every shard of every (selected) sample point that is not on disk yet.
 
     Returns a summary: shards done now, shards skipped (already finished), warnings.
@@ -235,6 +235,12 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
                 record(run_shard(task, on_batch=lambda k: progress.advance(bar, k)))
         else:
             context = multiprocessing.get_context(start_method)
+            if start_method == "forkserver":
+                # the server imports the heavy modules once; each worker is then a cheap fork of a
+                # single-threaded process (fork from this process could copy held locks of threads)
+                context.set_forkserver_preload(["darkscan.gen.embedded", "darkscan.gen.detector",
+                                                "darkscan.gen.pythia", "pythia8mc", "awkward", "fastjet",
+                                                "pyarrow.parquet"])
             with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 futures = {pool.submit(run_shard, task): task for task in todo}
                 try:
