@@ -299,3 +299,17 @@ def test_mssm_spectrum_must_keep_the_dark_matter_the_lsp() -> None:
     process = PROCESSES["sneutrino_monojet"]
     with pytest.raises(DarkscanError):
         recipe_for(process.name, {**process.defaults(), "m_dm": 3000.0}, {"ptj": 130.0})
+
+
+def test_cli_gen_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from darkscan.cli.main import app
+
+    study = tmp_path / "study.yaml"
+    study.write_text(STUDY.format(seed=1, workers=1).replace("n_events: 300", "n_events: 60"))
+    result = CliRunner().invoke(app, ["gen", "run", str(study)])
+    assert result.exit_code == 0, result.output
+    assert "1 shards generated, 0 already on disk" in result.output
+    again = CliRunner().invoke(app, ["gen", "run", str(study)])
+    assert "0 shards generated, 1 already on disk" in again.output

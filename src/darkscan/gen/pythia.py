@@ -8,9 +8,10 @@ and fail with a :class:`~darkscan.errors.StudyError` pointing to the MadGraph ba
 What each family reproduces of the MadGraph model (the registry's ``pythia`` field says the same):
 
 - SM backgrounds: the same LO processes as the MG5 lines; V+jet at 2→2 with the jet cut mapped to
-  ``PhaseSpace:pTHatMin``; Z is pure Z (``WeakZ0:gmZmode = 2``); PDFs/αs/scales are Pythia's
-  (NNPDF2.3 QCD+QED LO, αs(MZ) = 0.130 in the PDF but Pythia's own αs(MZ) = 0.13 for the hard
-  process, renormalisation scale ≈ mT), so normalisations differ from MG5 by O(10–20 %).
+  ``PhaseSpace:pTHatMin``; Z is pure Z (``WeakZ0:gmZmode = 2``). The PDF is the same set as MG5's
+  ``nn23lo1`` (NNPDF2.3 QCD+QED LO, αs(MZ) = 0.130), but the scales are Pythia's (μR² = geometric
+  mean of the mT², μF² = smaller mT²): σ(Z(νν)+jet, pT > 130) = 52.4 pb vs MG5's 45.9 pb, and 46.5 pb
+  with μR² = μF² = ŝ — the 14 % is LO scale dependence (``benchmarks/validate_embedded.py``).
 - spin0 (``DM:gg2S2XXj``): coupling map — Pythia's ``Sdm:vf``/``af`` multiply the SM Yukawa like
   DMsimp's g_q, ``Sdm:vX``/``aX`` are g_dm/gp_dm — but Pythia's σ is ~1e-12 pb at g_q = g_dm = 1,
   m_med = 1 TeV, many orders below DMsimp's loop-induced rate: kinematics only, and the run warns.
