@@ -313,3 +313,19 @@ def test_cli_gen_run(tmp_path: Path) -> None:
     assert "1 shards generated, 0 already on disk" in result.output
     again = CliRunner().invoke(app, ["gen", "run", str(study)])
     assert "0 shards generated, 1 already on disk" in again.output
+
+
+def test_alp_below_pythias_lightest_resonance_is_generated_at_the_floor_with_a_warning() -> None:
+    from darkscan.gen.pythia import PythiaRun
+
+    process = PROCESSES["alp_monojet"]
+    recipe = recipe_for(process.name, process.defaults(), {"ptj": 150.0})  # m_a = 1 MeV
+    assert "36:m0 = 0.1" in recipe.settings and "36:mayDecay = off" in recipe.settings
+    assert any("c_g / f_a are not applied" in w for w in recipe.warnings)
+    assert any("generated at 0.1 GeV" in w for w in recipe.warnings)
+    run = PythiaRun(recipe, sqrt_s_gev=13000.0, preset="fast", seed=2, extra_settings=("HadronLevel:all = off",))
+    events = run.batch(50)
+    stable = events["prt"][events["prt"]["status"] > 0]
+    import awkward as ak
+
+    assert ak.all(ak.sum(stable["id"] == 36, axis=1) == 1)  # the invisible pseudoscalar stays in the event

@@ -202,13 +202,22 @@ def _spin2(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
 
 def _alp(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
     m_a = _num(p, "m_a")
+    warnings = ["alp_monojet: the cross section is Pythia's 2HDM A3 + jet with default A3 couplings; "
+                "the ALP EFT's c_g / f_a are not applied (kinematics only): use the MadGraph backend for rates"]
+    if m_a < _MIN_RESONANCE_MASS:
+        # Pythia refuses resonances below ~0.1 GeV ("resonance mass too small"); for an invisible
+        # particle recoiling against a jet of pT > 100 GeV the difference is O(m²/pT²) ≈ 1e-6
+        warnings.append(f"alp_monojet: m_a = {m_a:g} GeV is generated at {_MIN_RESONANCE_MASS:g} GeV, the lightest "
+                        "A3 Pythia accepts (kinematically the same for a stable invisible particle)")
     settings = (
         "Higgs:useBSM = on", "HiggsBSM:gg2A3g(l:t) = on", "HiggsBSM:qg2A3q(l:t) = on", "HiggsBSM:qqbar2A3g(l:t) = on",
-        f"36:m0 = {m_a:g}", "36:mMin = 0.", "36:mWidth = 0.", "36:mayDecay = off", *_pthat(cuts),
+        f"36:m0 = {max(m_a, _MIN_RESONANCE_MASS):g}", "36:mMin = 0.", "36:mWidth = 0.", "36:mayDecay = off",
+        *_pthat(cuts),
     )
-    warning = ("alp_monojet: the cross section is Pythia's 2HDM A3 + jet with default A3 couplings; "
-               "the ALP EFT's c_g / f_a are not applied (kinematics only): use the MadGraph backend for rates")
-    return Recipe("alp_monojet", settings, (36,), warnings=(warning,))
+    return Recipe("alp_monojet", settings, (36,), warnings=tuple(warnings))
+
+
+_MIN_RESONANCE_MASS = 0.1
 
 
 def _mssm(process: str, settings: tuple[str, ...], invisible: tuple[int, ...]) -> Callable[..., Recipe]:
