@@ -33,7 +33,8 @@ def run(
 @app.command("shower")
 def shower(
     lhe_file: Path = typer.Argument(..., help="Les Houches event file (.lhe or .lhe.gz), e.g. MadGraph output."),
-    output: Path = typer.Option(None, "--output", "-o", help="Event table to write (default: FILE stem + .parquet)."),
+    output: Path = typer.Option(None, "--output", "-o",
+                                help="Event table to write (default: ./<FILE stem>.parquet in the current folder)."),
     preset: str = typer.Option("fast", help="fast (MPI off) or full (Pythia defaults)."),
     seed: int = typer.Option(1, help="Pythia and detector seed."),
     process: str = typer.Option(None, help="Registry process: its BSM invisible PDG ids are made invisible."),
@@ -46,7 +47,9 @@ def shower(
 
     from darkscan.cli._console import err
     from darkscan.errors import StudyError
-    from darkscan.gen.shower import shower_lhe
+    from darkscan.gen.shower import lhe_cross_section, shower_lhe
+
+    lhe_cross_section(lhe_file)  # a missing or malformed file fails here, before any progress bar
 
     ids: list[int] = []
     if process:
@@ -58,7 +61,7 @@ def shower(
     except ValueError:
         raise StudyError(f"--invisible {invisible!r}: expected comma-separated PDG ids such as 52,1000022") from None
     if output is None:
-        output = lhe_file.with_name(lhe_file.name.split(".")[0] + ".parquet")
+        output = Path.cwd() / (lhe_file.name.split(".")[0] + ".parquet")
     with Progress(TextColumn("[bold]shower[/]"), BarColumn(), TextColumn("{task.completed} events"),
                   TimeElapsedColumn(), console=err) as progress:
         bar = progress.add_task("events", total=max_events or None)

@@ -217,6 +217,10 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
     if not todo:
         return summary
     total_events = sum(t.n_events for t in todo)
+    if console is None:
+        from rich.console import Console
+
+        console = Console(stderr=True)  # progress is a diagnostic: never on stdout
     progress = Progress(TextColumn("[bold]gen[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
     seen_warnings: set[str] = set()
