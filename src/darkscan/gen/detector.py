@@ -155,29 +155,22 @@ class ParticleArrays:
 
         prt = batch["prt"]
         n = len(prt)
-        status = prt["status"]
-        final = prt[status > 0]
-        counts = ak.to_numpy(ak.num(final))
+        counts = ak.to_numpy(ak.num(prt))
         event = np.repeat(np.arange(n, dtype=np.int64), counts)
-        momentum = final["p"]
-        pid = ak.to_numpy(ak.flatten(final["id"])).astype(np.int64)
-        arrays = cls(
-            n_events=n, event=event, pid=pid,
-            px=ak.to_numpy(ak.flatten(momentum["px"])), py=ak.to_numpy(ak.flatten(momentum["py"])),
-            pz=ak.to_numpy(ak.flatten(momentum["pz"])), e=ak.to_numpy(ak.flatten(momentum["e"])),
+        flat = ak.flatten(prt)
+        status = ak.to_numpy(flat["status"])
+        pid = ak.to_numpy(flat["id"]).astype(np.int64)
+        momentum = flat["p"]
+        px, py, pz, e = (ak.to_numpy(momentum[c]) for c in ("px", "py", "pz", "e"))
+        final = status > 0
+        abs_id = np.abs(pid)
+        heavy = (abs_id == 4) | (abs_id == 5)
+        hpt = np.hypot(px[heavy], py[heavy])
+        return cls(
+            n_events=n, event=event[final], pid=pid[final], px=px[final], py=py[final], pz=pz[final], e=e[final],
+            heavy_quarks=(event[heavy], abs_id[heavy], hpt, _eta(px[heavy], py[heavy], pz[heavy], hpt),
+                          np.arctan2(py[heavy], px[heavy])),
         )
-        abs_id = abs(prt["id"])
-        heavy = prt[(abs_id == 4) | (abs_id == 5)]
-        hcounts = ak.to_numpy(ak.num(heavy))
-        hp = heavy["p"]
-        hpx, hpy, hpz = (ak.to_numpy(ak.flatten(hp[c])) for c in ("px", "py", "pz"))
-        hpt = np.hypot(hpx, hpy)
-        arrays.heavy_quarks = (
-            np.repeat(np.arange(n, dtype=np.int64), hcounts),
-            np.abs(ak.to_numpy(ak.flatten(heavy["id"]))).astype(np.int64),
-            hpt, _eta(hpx, hpy, hpz, hpt), np.arctan2(hpy, hpx),
-        )
-        return arrays
 
 
 def _eta(px: np.ndarray, py: np.ndarray, pz: np.ndarray, pt: np.ndarray | None = None) -> np.ndarray:
