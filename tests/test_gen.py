@@ -329,3 +329,16 @@ def test_alp_below_pythias_lightest_resonance_is_generated_at_the_floor_with_a_w
     import awkward as ak
 
     assert ak.all(ak.sum(stable["id"] == 36, axis=1) == 1)  # the invisible pseudoscalar stays in the event
+
+
+def test_shards_from_a_changed_study_are_not_silently_reused(tmp_path: Path) -> None:
+    from darkscan.gen.embedded import run_study
+    from darkscan.study import load_study
+
+    study_file = tmp_path / "study.yaml"
+    study_file.write_text(STUDY.format(seed=1, workers=1).replace("n_events: 300", "n_events: 60"))
+    run_study(load_study(study_file))
+    study_file.write_text(STUDY.format(seed=1, workers=1).replace("n_events: 300", "n_events: 60")
+                          .replace("preset: fast", "preset: full"))
+    with pytest.raises(StudyError, match="different configuration — preset 'fast'"):
+        run_study(load_study(study_file))

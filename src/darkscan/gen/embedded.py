@@ -193,6 +193,27 @@ def _tasks(study: Any, points: list[Any]) -> Iterator[ShardTask]:
             )
 
 
+def _stale(task: ShardTask) -> list[str]:
+    """Why a finished shard on disk does not belong to this task (the study changed), if it doesn't."""
+    from darkscan.analysis.events import read_event_table_metadata
+    from darkscan.gen.pythia import shard_seed
+
+    meta = read_event_table_metadata(task.output)
+    expected = {"process": task.process, "preset": task.preset, "first_event": task.first_event}
+    found = {key: meta.extra.get(key) for key in expected}
+    differs = [f"{k} {found[k]!r} (study says {v!r})" for k, v in expected.items() if found[k] != v]
+    if meta.seed != shard_seed(task.point_seed, task.shard):
+        differs.append("seed (generator.seed changed)")
+    if meta.n_accepted != task.n_events:
+        differs.append(f"{meta.n_accepted} events (study says {task.n_events}: n_events or shard_events changed)")
+    if meta.parameters != task.parameters:
+        differs.append("model parameters")
+    if not differs:
+        return []
+    return [f"{task.output}: finished shard from a different configuration — {', '.join(differs)}; "
+            "delete that sample's events/ folder (or set a new study `output`) to regenerate"]
+
+
 def run_study(study: Any, *, workers: int | None = None, samples: list[str] | None = None,
               console: Any = None, start_method: str = "forkserver") -> dict[str, Any]:
     """Generate every shard of every (selected) sample point that is not on disk yet.
@@ -211,6 +232,9 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
             raise StudyError(f"unknown sample(s) {unknown}; the study has {sorted({p.sample for p in study.plan()})}")
     tasks = list(_tasks(study, points))
     todo = [t for t in tasks if not Path(t.output).exists()]
+    stale = [problem for t in tasks if Path(t.output).exists() for problem in _stale(t)]
+    if stale:
+        raise StudyError(*stale)
     skipped = len(tasks) - len(todo)
     workers = max(1, workers or study.generator.workers)
     summary: dict[str, Any] = {"shards": len(tasks), "skipped": skipped, "done": 0, "warnings": []}
