@@ -42,6 +42,7 @@ __all__ = [
     "DetectorParams",
     "FastDetector",
     "ParticleArrays",
+    "charge_of",
     "default_params_path",
     "load_detector_params",
 ]

@@ -33,7 +33,6 @@ What each family reproduces of the MadGraph model (the registry's ``pythia`` fie
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import tempfile
 from collections.abc import Callable, Mapping
@@ -53,9 +52,8 @@ __all__ = [
     "generation_pt_cut",
     "recipe_for",
     "shard_seed",
+    "weights_of",
 ]
-
-log = logging.getLogger("darkscan.gen")
 
 MB_TO_PB = 1e9
 #: below this, a sample is useless at any LHC luminosity (< 0.003 events in 3 ab⁻¹): warn
