@@ -12,7 +12,7 @@ import typer
 import typer.core
 
 from darkscan import __version__
-from darkscan.cli import cards, study
+from darkscan.cli import cards, gen, study
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -61,6 +61,7 @@ def _root(
 
 app.add_typer(study.app, name="study")
 app.add_typer(cards.app, name="cards")
+app.add_typer(gen.app, name="gen")
 
 
 def main() -> None:

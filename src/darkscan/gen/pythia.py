@@ -1,0 +1,385 @@
+"""Pythia 8 process recipes (keyed by registry process name) and the in-process event loop.
+
+A recipe turns a sample point (registry process, model parameters in GeV, generation cuts) into
+Pythia ``readString`` settings, plus an optional generator-level event filter whose efficiency is
+folded into the cross section. Processes whose registry entry has ``pythia = None`` have no recipe
+and fail with a :class:`~darkscan.errors.StudyError` pointing to the MadGraph backend.
+
+What each family reproduces of the MadGraph model (the registry's ``pythia`` field says the same):
+
+- SM backgrounds: the same LO processes as the MG5 lines; V+jet at 2→2 with the jet cut mapped to
+  ``PhaseSpace:pTHatMin``; Z is pure Z (``WeakZ0:gmZmode = 2``). The PDF is the same set as MG5's
+  ``nn23lo1`` (NNPDF2.3 QCD+QED LO, αs(MZ) = 0.130), but the scales are Pythia's (μR² = geometric
+  mean of the mT², μF² = smaller mT²): σ(Z(νν)+jet, pT > 130) = 52.4 pb vs MG5's 45.9 pb, and 46.5 pb
+  with μR² = μF² = ŝ — the 14 % is LO scale dependence (``benchmarks/validate_embedded.py``).
+- spin0 (``DM:gg2S2XXj``): coupling map — Pythia's ``Sdm:vf``/``af`` multiply the SM Yukawa like
+  DMsimp's g_q, ``Sdm:vX``/``aX`` are g_dm/gp_dm — but Pythia's σ is ~1e-12 pb at g_q = g_dm = 1,
+  m_med = 1 TeV, many orders below DMsimp's loop-induced rate: kinematics only, and the run warns.
+- spin1 (``DM:ffbar2Zp2XX``, q q̄ → Z' → χχ̄ with the jet from ISR and a recoil filter): vector/axial
+  couplings to quarks and DM from g_q, ga_q, g_dm, ga_dm with ``Zp:gZp = 1``, lepton couplings zero
+  as in DMsimp — the same model; the jet is the shower's, so the hard-jet tail is approximate.
+  (``DM:qg2Zp2XXj`` / ``DM:ffbar2Zp2XXj`` give σ four orders of magnitude too small; not used.)
+- spin2 (RS graviton ``G*`` = 5100039 + jet, decaying to νν̄): approximation; universal coupling
+  κ m_G = √2 g m_med / Λ, the invisible final state is neutrinos rather than DM fermions.
+- alp (HiggsBSM ``A3`` = 36, stable, + jet): same final state; σ is Pythia's 2HDM A3 one — c_g and
+  f_a are NOT applied (shapes only, a warning says so).
+- neutralino (SLHA spectrum): q q̄ → χ̃⁰₁χ̃⁰₁ (jet from ISR) plus q g → χ̃⁰₁ q̃ with q̃ → q χ̃⁰₁ (BR
+  folded in) — the resonant-squark diagrams that dominate MG5's ``p p > n1 n1 j``; σ(ptj > 20) is
+  0.217 pb vs MG5's 0.171 pb on the reference spectrum. sneutrino: q q̄ → ν̃ν̃* (jet from ISR).
+  The MG5 jet cut becomes a generator-level filter on the recoil (|Σ pT of invisibles| > ptj)
+  folded into σ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from darkscan.errors import ExternalProgramError, StudyError
+
+__all__ = [
+    "MB_TO_PB",
+    "RECIPES",
+    "PythiaRun",
+    "Recipe",
+    "base_settings",
+    "generation_pt_cut",
+    "recipe_for",
+    "shard_seed",
+    "weights_of",
+]
+
+MB_TO_PB = 1e9
+#: below this, a sample is useless at any LHC luminosity (< 0.003 events in 3 ab⁻¹): warn
+SIGMA_WARN_PB = 1e-6
+MAX_PYTHIA_SEED = 900_000_000
+
+_QUIET = (
+    "Next:numberCount = 0", "Next:numberShowEvent = 0", "Next:numberShowInfo = 0",
+    "Next:numberShowProcess = 0", "Init:showChangedSettings = off", "Init:showChangedParticleData = off",
+    "Init:showProcesses = off", "Init:showMultipartonInteractions = off", "Print:quiet = on",
+)
+
+EventFilter = Callable[[Any, np.ndarray], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Pythia settings for one sample point.
+
+    Attributes:
+        process: registry process name.
+        settings: Pythia ``readString`` lines for the process and its parameters.
+        invisible_pdgids: BSM PDG ids that escape the detector (neutrinos are always invisible).
+        event_filter: name of a generator-level filter (``FILTERS``), or None.
+        filter_cut: the filter's threshold (GeV), when it has one.
+        slha: SLHA spectrum text to write to a file for ``SLHA:file``, or None.
+        warnings: caveats a user should see (approximate normalisation, …).
+    """
+
+    process: str
+    settings: tuple[str, ...]
+    invisible_pdgids: tuple[int, ...] = ()
+    event_filter: str | None = None
+    filter_cut: float = 0.0
+    slha: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def generation_pt_cut(cuts: Mapping[str, float]) -> float:
+    """The jet pT cut implied by MG5-style generation cuts (``ptj``, ``ptj1min``, ``xptj``), GeV."""
+    return max((float(cuts[k]) for k in ("ptj", "ptj1min", "xptj") if k in cuts), default=0.0)
+
+
+def _pthat(cuts: Mapping[str, float]) -> tuple[str, ...]:
+    cut = generation_pt_cut(cuts)
+    return (f"PhaseSpace:pTHatMin = {cut:g}",) if cut > 0 else ()
+
+
+def _width(pdg: int, value: float | str) -> tuple[str, ...]:
+    """A numeric width is forced; ``"auto"`` lets Pythia compute it from the couplings."""
+    if isinstance(value, str):
+        return ()
+    return (f"{pdg}:mWidth = {float(value):g}", f"{pdg}:doForceWidth = on")
+
+
+def _num(parameters: Mapping[str, float | str], name: str) -> float:
+    value = parameters[name]
+    if isinstance(value, str):
+        raise StudyError(f"parameter {name} = {value!r}: the embedded backend needs a number here")
+    return float(value)
+
+
+def _decays(pdg: int, *daughters: int) -> tuple[str, ...]:
+    return (f"{pdg}:onMode = off", f"{pdg}:onIfAny = {' '.join(map(str, daughters))}")
+
+
+# --- SM backgrounds ----------------------------------------------------------------------------
+_V_JET = ("WeakBosonAndParton:qqbar2gmZg = on", "WeakBosonAndParton:qg2gmZq = on", "WeakZ0:gmZmode = 2")
+
+
+def _znunu_jet(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    return Recipe("sm_znunu_jet", (*_V_JET, *_decays(23, 12, 14, 16), *_pthat(cuts)))
+
+
+def _zll_jet(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    return Recipe("sm_zll_jet", (*_V_JET, *_decays(23, 11, 13), *_pthat(cuts)))
+
+
+def _wlnu_jet(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    return Recipe("sm_wlnu_jet", ("WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on",
+                                  *_decays(24, 11, 13, 15), *_pthat(cuts)))
+
+
+def _ttbar(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    return Recipe("sm_ttbar", ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"))
+
+
+def _zz_llvv(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    # Both Z decay to ee/μμ/νν; the filter keeps one Z → ℓℓ and one Z → νν (efficiency ≈ 0.38).
+    return Recipe("sm_zz_llvv", ("WeakDoubleBoson:ffbar2gmZgmZ = on", "WeakZ0:gmZmode = 2",
+                                 *_decays(23, 11, 13, 12, 14, 16)), event_filter="zz_llvv")
+
+
+def _wz_lvll(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    return Recipe("sm_wz_lvll", ("WeakDoubleBoson:ffbar2ZW = on", *_decays(23, 11, 13), *_decays(24, 11, 13, 15)))
+
+
+def _ww_lvlv(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    return Recipe("sm_ww_lvlv", ("WeakDoubleBoson:ffbar2WW = on", *_decays(24, 11, 13, 15)))
+
+
+# --- signals -----------------------------------------------------------------------------------
+def _spin0(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    settings = (
+        "DM:gg2S2XXj = on", f"54:m0 = {_num(p, 'm_med'):g}", *_width(54, p["w_med"]), f"52:m0 = {_num(p, 'm_dm'):g}",
+        f"Sdm:vf = {_num(p, 'g_q'):g}", f"Sdm:af = {_num(p, 'gp_q'):g}",
+        f"Sdm:vX = {_num(p, 'g_dm'):g}", f"Sdm:aX = {_num(p, 'gp_dm'):g}",
+        "54:onMode = off", "54:onIfAny = 52", *_pthat(cuts),
+    )
+    return Recipe("spin0_monojet", settings, (52,))
+
+
+def _spin1(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    g_q, ga_q = _num(p, "g_q"), _num(p, "ga_q")
+    # DM:qg2Zp2XXj / DM:ffbar2Zp2XXj (Z' + jet in the matrix element) return σ ~1e-4 pb at these
+    # couplings, 10⁴ below σ(q q̄ → Z' → χχ) × P(jet pT > 150) and scaling like 1/Γ²: not usable.
+    # The 2 → 2 process with the jet from ISR and a recoil filter gives the right normalisation.
+    settings = (
+        "DM:ffbar2Zp2XX = on",
+        f"55:m0 = {_num(p, 'm_med'):g}", *_width(55, p["w_med"]), f"52:m0 = {_num(p, 'm_dm'):g}",
+        "Zp:gZp = 1.", f"Zp:vu = {g_q:g}", f"Zp:vd = {g_q:g}", f"Zp:au = {ga_q:g}", f"Zp:ad = {ga_q:g}",
+        "Zp:vl = 0.", "Zp:al = 0.", "Zp:vv = 0.", "Zp:av = 0.",
+        f"Zp:vX = {_num(p, 'g_dm'):g}", f"Zp:aX = {_num(p, 'ga_dm'):g}",
+        "55:onMode = off", "55:onIfAny = 52",
+    )
+    return Recipe("spin1_monojet", settings, (52,), event_filter="recoil", filter_cut=generation_pt_cut(cuts))
+
+
+def _spin2(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    m_med, lam = _num(p, "m_med"), _num(p, "lambda_med")
+    g_q, g_g = _num(p, "g_q"), _num(p, "g_g")
+    warnings = ["spin2_monojet: Pythia's RS graviton has one universal coupling; the map uses g_q "
+                "(κ m_G = √2 g_q m_med / Λ) and decays to νν̄ instead of DM fermions (m_dm, g_dm unused)"]
+    if g_q != g_g:
+        warnings.append(f"spin2_monojet: g_g = {g_g:g} differs from g_q = {g_q:g}; Pythia cannot separate them")
+    settings = (
+        "ExtraDimensionsG*:gg2G*g = on", "ExtraDimensionsG*:qg2G*q = on", "ExtraDimensionsG*:qqbar2G*g = on",
+        f"5100039:m0 = {m_med:g}", *_width(5100039, p["w_med"]),
+        f"ExtraDimensionsG*:kappaMG = {math.sqrt(2.0) * g_q * m_med / lam:.6g}",
+        *_decays(5100039, 12, 14, 16), *_pthat(cuts),
+    )
+    return Recipe("spin2_monojet", settings, (), warnings=tuple(warnings))
+
+
+def _alp(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+    m_a = _num(p, "m_a")
+    warnings = ["alp_monojet: the cross section is Pythia's 2HDM A3 + jet with default A3 couplings; "
+                "the ALP EFT's c_g / f_a are not applied (kinematics only): use the MadGraph backend for rates"]
+    if m_a < _MIN_RESONANCE_MASS:
+        # Pythia refuses resonances below ~0.1 GeV ("resonance mass too small"); for an invisible
+        # particle recoiling against a jet of pT > 100 GeV the difference is O(m²/pT²) ≈ 1e-6
+        warnings.append(f"alp_monojet: m_a = {m_a:g} GeV is generated at {_MIN_RESONANCE_MASS:g} GeV, the lightest "
+                        "A3 Pythia accepts (kinematically the same for a stable invisible particle)")
+    settings = (
+        "Higgs:useBSM = on", "HiggsBSM:gg2A3g(l:t) = on", "HiggsBSM:qg2A3q(l:t) = on", "HiggsBSM:qqbar2A3g(l:t) = on",
+        f"36:m0 = {max(m_a, _MIN_RESONANCE_MASS):g}", "36:mMin = 0.", "36:mWidth = 0.", "36:mayDecay = off",
+        *_pthat(cuts),
+    )
+    return Recipe("alp_monojet", settings, (36,), warnings=tuple(warnings))
+
+
+_MIN_RESONANCE_MASS = 0.1
+
+
+def _mssm(process: str, settings: tuple[str, ...], invisible: tuple[int, ...]) -> Callable[..., Recipe]:
+    def build(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
+        from darkscan.cards.slha import render_slha
+        from darkscan.registry import PROCESSES
+
+        slha = render_slha(PROCESSES[process], dict(p))
+        return Recipe(process, settings, invisible, event_filter="recoil", filter_cut=generation_pt_cut(cuts),
+                      slha=slha)
+    return build
+
+
+#: first- and second-generation squarks: MG5's ``p p > n1 n1 j`` contains q g → q̃ χ̃⁰₁ → q χ̃⁰₁ χ̃⁰₁
+_LIGHT_SQUARKS = (1000001, 1000002, 1000003, 1000004, 2000001, 2000002, 2000003, 2000004)
+
+RECIPES: dict[str, Callable[[Mapping[str, float | str], Mapping[str, float]], Recipe]] = {
+    "sm_znunu_jet": _znunu_jet,
+    "sm_wlnu_jet": _wlnu_jet,
+    "sm_ttbar": _ttbar,
+    "sm_zz_llvv": _zz_llvv,
+    "sm_wz_lvll": _wz_lvll,
+    "sm_ww_lvlv": _ww_lvlv,
+    "sm_zll_jet": _zll_jet,
+    "spin0_monojet": _spin0,
+    "spin1_monojet": _spin1,
+    "spin2_monojet": _spin2,
+    "alp_monojet": _alp,
+    "neutralino_monojet": _mssm("neutralino_monojet", (
+        "SUSY:qqbar2chi0chi0 = on", "SUSY:qg2chi0squark = on", "SUSY:idVecA = 1000022",
+        f"SUSY:idVecB = 1000022,{','.join(map(str, _LIGHT_SQUARKS))}",
+        *(line for q in _LIGHT_SQUARKS for line in _decays(q, 1000022))), (1000022,)),
+    "sneutrino_monojet": _mssm("sneutrino_monojet", (
+        "SUSY:qqbar2sleptonantislepton = on", "SUSY:idVecA = 1000012,1000014,1000016",
+        "SUSY:idVecB = 1000012,1000014,1000016"), (1000012, 1000014, 1000016, 1000022)),
+}
+
+
+def recipe_for(process: str, parameters: Mapping[str, float | str], generation_cuts: Mapping[str, float]) -> Recipe:
+    """The recipe of a registry process at one parameter point; StudyError if Pythia has none."""
+    from darkscan.registry import get_process
+
+    entry = get_process(process)
+    if entry.pythia is None or process not in RECIPES:
+        raise StudyError(
+            f"process {process!r} has no Pythia 8 equivalent in the embedded backend "
+            f"({entry.mg5_processes[0]} in {entry.mg5_import}); set generator.backend: madgraph in the study file"
+        )
+    return RECIPES[process](parameters, generation_cuts)
+
+
+def base_settings(sqrt_s_gev: float, preset: str, seed: int) -> tuple[str, ...]:
+    """Beam, preset and seed settings shared by every run (``fast``: MPI off; ``full``: defaults)."""
+    if preset not in ("fast", "full"):
+        raise StudyError(f"generator.preset {preset!r} unknown; allowed: 'fast', 'full'")
+    if not 1 <= seed <= MAX_PYTHIA_SEED:
+        raise StudyError(f"Pythia seed {seed} outside [1, {MAX_PYTHIA_SEED}]")
+    preset_lines = ("PartonLevel:MPI = off",) if preset == "fast" else ()
+    return (f"Beams:eCM = {sqrt_s_gev:g}", *preset_lines, "Random:setSeed = on", f"Random:seed = {seed}")
+
+
+def shard_seed(point_seed: int, shard: int) -> int:
+    """An independent, reproducible Pythia seed for shard ``shard`` of a sample point."""
+    state = np.random.SeedSequence(point_seed, spawn_key=(shard,)).generate_state(1)[0]
+    return int(state) % MAX_PYTHIA_SEED + 1
+
+
+# --- generator-level filters: (batch, invisible ids) → boolean mask per event --------------------
+def _filter_zz_llvv(batch: Any, invisible: np.ndarray) -> np.ndarray:
+    import awkward as ak
+
+    prt = batch["prt"]
+    hard = prt[abs(prt["status"]) == 23]
+    ids = abs(hard["id"])
+    n_ll = ak.to_numpy(ak.sum((ids == 11) | (ids == 13), axis=1))
+    n_vv = ak.to_numpy(ak.sum((ids == 12) | (ids == 14) | (ids == 16), axis=1))
+    return (n_ll == 2) & (n_vv == 2)
+
+
+def _recoil_pt(batch: Any, invisible: np.ndarray) -> np.ndarray:
+    import awkward as ak
+
+    prt = batch["prt"]
+    ids = ak.to_numpy(ak.flatten(abs(prt["id"])))
+    is_invisible = ak.unflatten(np.isin(ids, invisible), ak.num(prt))
+    inv = prt[(prt["status"] > 0) & is_invisible]
+    return np.hypot(ak.to_numpy(ak.sum(inv["p"]["px"], axis=1)), ak.to_numpy(ak.sum(inv["p"]["py"], axis=1)))
+
+
+FILTERS: dict[str, Callable[..., np.ndarray]] = {"zz_llvv": _filter_zz_llvv}
+
+
+class PythiaRun:
+    """One initialised Pythia instance for a recipe, producing batches of (filtered) events."""
+
+    def __init__(self, recipe: Recipe, *, sqrt_s_gev: float, preset: str, seed: int,
+                 slha_path: Path | None = None, extra_settings: tuple[str, ...] = ()) -> None:
+        import pythia8mc
+
+        self.recipe = recipe
+        self.settings = (*base_settings(sqrt_s_gev, preset, seed), *recipe.settings, *extra_settings)
+        with tempfile.TemporaryDirectory(prefix="darkscan-slha-") as tmp:
+            if recipe.slha is not None:
+                if slha_path is None:  # Pythia reads the spectrum during init only
+                    slha_path = Path(tmp) / "spectrum.slha"
+                    slha_path.write_text(recipe.slha, encoding="utf-8")
+                self.settings = (*self.settings, f"SLHA:file = {slha_path}")
+            self.pythia = pythia8mc.Pythia("", False)
+            for line in (*_QUIET, *self.settings):
+                if not self.pythia.readString(line):
+                    raise ExternalProgramError(f"Pythia rejected the setting {line!r} (process {recipe.process})")
+            if not self.pythia.init():
+                raise ExternalProgramError(
+                    f"Pythia initialisation failed for {recipe.process} with settings {list(recipe.settings)}; "
+                    "rerun with Print:quiet = off to see Pythia's reason")
+        self.invisible = np.array(sorted({12, 14, 16, *recipe.invisible_pdgids}), dtype=np.int64)
+        self.n_generated = 0
+        self.n_passed = 0
+
+    def batch(self, n: int) -> Any:
+        """Up to ``n`` events that pass the recipe's filter (an awkward ``nextBatch`` array)."""
+        events = self.pythia.nextBatch(n, "skip")
+        self.n_generated += len(events)
+        if self.recipe.event_filter == "recoil":
+            mask = _recoil_pt(events, self.invisible) > self.recipe.filter_cut
+            events = events[mask]
+        elif self.recipe.event_filter is not None:
+            events = events[FILTERS[self.recipe.event_filter](events, self.invisible)]
+        self.n_passed += len(events)
+        return events
+
+    @property
+    def filter_efficiency(self) -> float:
+        return self.n_passed / self.n_generated if self.n_generated else 0.0
+
+    def cross_section_pb(self) -> tuple[float, float]:
+        """σ ± error (pb) of the events kept: Pythia's estimate times the filter efficiency."""
+        info = self.pythia.infoPython()
+        eff = self.filter_efficiency if self.recipe.event_filter is not None else 1.0
+        sigma, error = info.sigmaGen() * MB_TO_PB, info.sigmaErr() * MB_TO_PB
+        if self.recipe.event_filter is not None and self.n_passed:
+            # add the binomial error of the filter efficiency in quadrature
+            rel = math.hypot(error / sigma if sigma else 0.0,
+                             math.sqrt(max(eff * (1 - eff), 0.0) / self.n_generated) / eff)
+            return sigma * eff, sigma * eff * rel
+        return sigma * eff, error * eff
+
+    def n_trials(self) -> int:
+        return int(self.pythia.infoPython().nTried())
+
+    def sanity_warnings(self) -> list[str]:
+        """Warnings about the cross section (absurdly small) for the user."""
+        sigma, _ = self.cross_section_pb()
+        if sigma < SIGMA_WARN_PB:
+            return [f"{self.recipe.process}: σ = {sigma:.3g} pb is below {SIGMA_WARN_PB:g} pb: fewer than "
+                    f"{sigma * 3e6:.2g} events even in 3 ab⁻¹ — check the couplings (settings: "
+                    f"{', '.join(s for s in self.recipe.settings if ':' in s and '=' in s and 'on' not in s.split('=')[1])})"]
+        return []
+
+
+def weights_of(events: Any) -> np.ndarray:
+    """The generator weight of each event (the first of Pythia's weights; 1 if none)."""
+    import awkward as ak
+
+    weights = events["info"]["weights"]
+    first = ak.firsts(weights)
+    return ak.to_numpy(ak.fill_none(first, 1.0)).astype(float)
