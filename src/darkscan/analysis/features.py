@@ -19,9 +19,22 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FEATURES", "MZ_GEV", "compute_features"]
+__all__ = [
+    "FEATURES",
+    "MZ_GEV",
+    "build_file_features",
+    "build_point_features",
+    "build_study_features",
+    "combine_metadata",
+    "compute_features",
+    "feature_columns",
+    "point_inputs",
+    "write_features",
+]
 
 #: Z mass used by ``mt_zz`` (PDG 2024), GeV
 MZ_GEV = 91.1876
@@ -218,3 +231,160 @@ def compute_features(events: Any) -> dict[str, Any]:
     if missing:  # pragma: no cover - guards the vocabulary against drift
         raise RuntimeError(f"features not computed: {sorted(missing)}")
     return {name: out[name] for name in FEATURES}
+
+
+# ----------------------------------------------------------------------------------------------
+# Feature tables: event tables → features + the study selection's verdict, on disk
+
+
+def feature_columns(events: Any, cuts: Any = ()) -> dict[str, Any]:
+    """:func:`compute_features` plus ``passed`` (bool: every cut of ``cuts`` passed)."""
+    from darkscan.analysis.selection import apply
+
+    columns = compute_features(events)
+    columns["passed"] = apply(columns, list(cuts))
+    return columns
+
+
+def combine_metadata(parts: Sequence[Any]) -> Any:
+    """Metadata of several shards of one sample point as one.
+
+    σ = Σ σ_i·n_trials_i / Σ n_trials_i (each shard's Pythia estimate, weighted by its trials;
+    by accepted events when trials are unknown); errors combine the same way in quadrature.
+    """
+    import dataclasses as _dc
+
+    if not parts:
+        raise ValueError("no metadata to combine")
+    use_trials = all(p.n_trials > 0 for p in parts)
+    weights = [float(p.n_trials if use_trials else max(p.n_accepted, 1)) for p in parts]
+    total = sum(weights)
+    sigma = sum(p.cross_section_pb * w for p, w in zip(parts, weights)) / total
+    error = sum((p.cross_section_error_pb * w) ** 2 for p, w in zip(parts, weights)) ** 0.5 / total
+    first = parts[0]
+    return _dc.replace(
+        first,
+        cross_section_pb=sigma,
+        cross_section_error_pb=error,
+        sum_weights=sum(p.sum_weights for p in parts),
+        n_trials=sum(p.n_trials for p in parts),
+        n_accepted=sum(p.n_accepted for p in parts),
+        extra={**first.extra, "shards": len(parts)},
+    )
+
+
+def _fingerprint(inputs: Sequence[Path], settings: Any) -> str:
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    for path in inputs:
+        stat = path.stat()
+        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    digest.update(",".join(FEATURES).encode())
+    return digest.hexdigest()
+
+
+def _selection_settings(cuts: Sequence[Any], luminosity_fb: float) -> dict[str, Any]:
+    return {"cuts": [[c.feature, c.min, c.max, c.abs] for c in cuts], "luminosity_fb": luminosity_fb}
+
+
+def write_features(output: Path, events_chunks: Iterable[tuple[Any, Any]], *, cuts: Sequence[Any],
+                   luminosity_fb: float, fingerprint: str = "") -> Any:
+    """Compute features of (events, metadata) chunks of one sample and write one feature table."""
+    import dataclasses as _dc
+
+    import numpy as np
+
+    from darkscan.analysis.events import write_feature_table
+    from darkscan.analysis.selection import cutflow
+
+    columns: dict[str, list[Any]] = {}
+    metadata = []
+    for events, meta in events_chunks:
+        for name, values in feature_columns(events, cuts).items():
+            columns.setdefault(name, []).append(values)
+        metadata.append(meta)
+    merged = {name: np.concatenate(values) for name, values in columns.items()}
+    combined = combine_metadata(metadata)
+    rows = cutflow(merged, cuts, cross_section_pb=combined.cross_section_pb, luminosity_fb=luminosity_fb,
+                   sum_weights=combined.sum_weights)
+    extra = {
+        **combined.extra,
+        "cutflow": [_dc.asdict(r) for r in rows],
+        "selection": _selection_settings(cuts, luminosity_fb),
+        "inputs_fingerprint": fingerprint,
+    }
+    combined = _dc.replace(combined, extra=extra)
+    write_feature_table(output, merged, combined)
+    return combined
+
+
+def point_inputs(directory: Path) -> list[Path]:
+    """The event-table shards of a sample point, in order."""
+    return sorted((directory / "events").glob("shard-*.parquet"))
+
+
+def build_point_features(directory: Path, *, cuts: Sequence[Any], luminosity_fb: float,
+                         force: bool = False) -> str:
+    """``features.parquet`` of one sample point; returns ``"written"``, ``"up to date"`` or
+    ``"no events"``. Skips the point when the stored input fingerprint (shard names, sizes,
+    mtimes, selection, feature list) matches."""
+    from darkscan.analysis.events import read_event_table, read_event_table_metadata
+
+    inputs = point_inputs(directory)
+    if not inputs:
+        return "no events"
+    output = directory / "features.parquet"
+    fingerprint = _fingerprint(inputs, _selection_settings(cuts, luminosity_fb))
+    if output.exists() and not force:
+        try:
+            stored = read_event_table_metadata(output).extra.get("inputs_fingerprint")
+        except Exception:  # an unreadable old file is rebuilt, not trusted
+            stored = None
+        if stored == fingerprint:
+            return "up to date"
+    write_features(output, (read_event_table(path) for path in inputs), cuts=cuts,
+                   luminosity_fb=luminosity_fb, fingerprint=fingerprint)
+    return "written"
+
+
+class _NoProgress:
+    def start(self, total: int) -> None: ...
+    def advance(self, label: str, status: str) -> None: ...
+
+
+def build_study_features(study: Any, *, force: bool = False, progress: Any = None) -> dict[str, str]:
+    """Feature tables of every sample point of ``study``; ``{point directory: status}``.
+
+    ``progress`` has ``start(total)`` and ``advance(label, status)``; the default does nothing.
+    """
+    from darkscan.analysis.selection import study_cuts
+
+    progress = progress or _NoProgress()
+    cuts = study_cuts(study.selection.preset, study.selection.cuts)
+    plan = study.plan()
+    progress.start(len(plan))
+    results: dict[str, str] = {}
+    for point in plan:
+        status = build_point_features(point.directory, cuts=cuts, luminosity_fb=study.luminosity_fb, force=force)
+        results[str(point.directory)] = status
+        progress.advance(f"{point.sample}/{point.point_id}", status)
+    return results
+
+
+def build_file_features(path: Path, output: Path | None = None, *, cuts: Sequence[Any] = (),
+                        luminosity_fb: float = 139.0, invisible_pdgids: Iterable[int] = ()) -> tuple[Path, Any]:
+    """Feature table of a single event file (event table, LHE, HepMC3, Delphes ROOT)."""
+    from darkscan.analysis.sources import load_event_table
+
+    path = Path(path)
+    events, metadata = load_event_table(path, invisible_pdgids=invisible_pdgids)
+    if output is None:
+        name = path.name
+        for ending in (".gz", ".parquet", ".lhe", ".hepmc3", ".hepmc", ".root"):
+            name = name.removesuffix(ending)
+        output = path.with_name(f"{name}.features.parquet")
+    combined = write_features(Path(output), [(events, metadata)], cuts=cuts, luminosity_fb=luminosity_fb)
+    return Path(output), combined

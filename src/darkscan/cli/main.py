@@ -12,7 +12,7 @@ import typer
 import typer.core
 
 from darkscan import __version__
-from darkscan.cli import study
+from darkscan.cli import histos, study
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -60,6 +60,7 @@ def _root(
 
 
 app.add_typer(study.app, name="study")
+app.add_typer(histos.app, name="histos")
 
 
 def main() -> None:
