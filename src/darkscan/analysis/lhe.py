@@ -463,17 +463,21 @@ class LHEFile:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._source = _ByteSource(self.path)
-        head = b""
-        while True:
-            chunk = self._source.read()
-            if not chunk:
-                break
-            head += chunk
-            if _EVENT_OPEN.search(head) or b"</LesHouchesEvents>" in head:
-                break
-        match = _EVENT_OPEN.search(head)
-        cut = match.start() if match else len(head)
-        self.init: LHEInit = _parse_init(self.path, head[:cut])
+        try:
+            head = b""
+            while True:
+                chunk = self._source.read()
+                if not chunk:
+                    break
+                head += chunk
+                if _EVENT_OPEN.search(head) or b"</LesHouchesEvents>" in head:
+                    break
+            match = _EVENT_OPEN.search(head)
+            cut = match.start() if match else len(head)
+            self.init: LHEInit = _parse_init(self.path, head[:cut])
+        except BaseException:
+            self._source.close()
+            raise
         self.header: str = head[:cut].decode("utf-8", errors="replace")
         self._pending = head[cut:]
         self._done = False
