@@ -171,8 +171,9 @@ def read(path: str | os.PathLike[str], *, filter_name: str | Sequence[str] | Non
 
 
 def collections(arrays: Any) -> dict[str, Any]:
-    """Group dotted leaves into one record array per collection; momenta get ``Momentum4D``
-    behaviour (from pt, eta, phi, mass; mass 0 where the collection has none)."""
+    """Group dotted leaves into one record array per collection (fields keep Delphes' leaf names);
+    collections with PT, Eta, Phi also get ``pt``, ``eta``, ``phi``, ``mass`` (0 where the
+    collection has no Mass) and ``Momentum4D`` behaviour."""
     import awkward as ak
     import vector
 
@@ -183,12 +184,13 @@ def collections(arrays: Any) -> dict[str, Any]:
         grouped.setdefault(collection, {})[leaf] = arrays[name]
     result = {}
     for collection, leaves in grouped.items():
-        fields = {leaf.lower(): values for leaf, values in leaves.items()}
-        if {"pt", "eta", "phi"} <= set(fields):
-            fields.setdefault("mass", ak.zeros_like(fields["pt"]))
-            result[collection] = ak.zip(fields, with_name="Momentum4D")
+        fields = dict(leaves)  # Delphes' own leaf names, plus vector's coordinate names
+        if {"PT", "Eta", "Phi"} <= set(fields):
+            fields.update(pt=leaves["PT"], eta=leaves["Eta"], phi=leaves["Phi"],
+                          mass=leaves.get("Mass", ak.zeros_like(leaves["PT"])))
+            result[collection] = ak.zip(fields, with_name="Momentum4D", depth_limit=2)
         else:
-            result[collection] = ak.zip(fields)
+            result[collection] = ak.zip(fields, depth_limit=2)
     return result
 
 
