@@ -213,7 +213,7 @@ def compute_features(events: Any) -> dict[str, Any]:
     if two.any():
         m1 = np.sqrt(np.maximum(e1**2 - px1**2 - py1**2 - pz1**2, 0.0))
         m2 = np.sqrt(np.maximum(e2**2 - px2**2 - py2**2 - pz2**2, 0.0))
-        with np.errstate(invalid="ignore"):  # the bisection returns NaN only on numerical failure
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN only on numerical failure
             mt2_values[two] = mt2(m1[two], px1[two], py1[two], m2[two], px2[two], py2[two],
                                   met_x[two], met_y[two], 0.0, 0.0)
         # no MET: both invisibles at rest in the transverse plane, m_T2 = max(m1, m2) exactly
