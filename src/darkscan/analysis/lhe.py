@@ -252,15 +252,14 @@ def _parse_block(path: Path, data: bytes, first_event: int, n_close: int, init: 
     1-based number of the first one."""
     import numpy as np
 
-    spans = [m.span(1) for m in _EVENT_TEXT.finditer(data)]
-    n_events = len(spans)
+    texts = _EVENT_TEXT.findall(data)  # the text part of every event, copied in C
+    n_events = len(texts)
     if n_events != n_close:
         _locate_structure_error(path, data, first_event)
-    span = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
     # The event texts, each followed by a newline so that numbers never merge across events.
-    joined = b"\n".join(data[a:b] for a, b in spans) + b"\n"
+    joined = b"\n".join(texts) + b"\n"
     buf = np.frombuffer(joined, dtype=np.uint8)
-    lengths = span[:, 1] - span[:, 0] + 1
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n_events) + 1
     text_start = np.zeros(n_events + 1, dtype=np.int64)
     np.cumsum(lengths, out=text_start[1:])
 
@@ -302,7 +301,10 @@ def _parse_block(path: Path, data: bytes, first_event: int, n_close: int, init: 
         particles[name] = np.trunc(particles[name]).astype(np.int64)
     for name in PARTICLE_FIELDS:
         particles[name] = np.ascontiguousarray(particles[name])
-    weights = _weights(path, data, span, first_event, init) if want_weights and _ANY_WEIGHT.search(data) else None
+    weights = None
+    if want_weights and data.find(b"<w") >= 0 and _ANY_WEIGHT.search(data):
+        starts = np.fromiter((m.start() for m in _EVENT_OPEN.finditer(data)), dtype=np.int64)
+        weights = _weights(path, data, starts, first_event, init)
     return _Columns(info=info, particles=particles, counts=counts, weights=weights)
 
 
@@ -372,12 +374,11 @@ def _locate_structure_error(path: Path, data: bytes, first_event: int) -> None:
     raise _error(path, first_event + len(opens), "stray </event> tag")
 
 
-def _weights(path: Path, data: bytes, span: Any, first_event: int, init: LHEInit) -> dict[str, Any] | None:
+def _weights(path: Path, data: bytes, event_of: Any, first_event: int, init: LHEInit) -> dict[str, Any] | None:
     """Named weights per event, with pylhe's precedence: ``<rwgt>`` values win over ``<weights>``."""
     import numpy as np
 
-    n_events = len(span)
-    event_of = span[:, 0]
+    n_events = len(event_of)
     columns: dict[str, Any] = {}
     if b"<weights" in data:
         blocks = [(m.start(), m.group(1)) for m in _WEIGHTS_BLOCK.finditer(data)]
