@@ -186,3 +186,60 @@ def test_zz_sample_peaks_at_the_z_mass(delphes_tables: list[ak.Array]) -> None:
     # m_T^ZZ ≥ 2 m_Z·(something ≥ 1) is bounded below by 2 m_Z only when pT(ℓℓ) ∥ MET; always ≥ 0
     assert np.all(features["mt_zz"][sfos] > 0)
     assert np.all((features["dphi_ll_met"][sfos] >= 0) & (features["dphi_ll_met"][sfos] <= math.pi))
+
+
+def _rotated(table: ak.Array, angle: float) -> ak.Array:
+    def turn(phi):  # type: ignore[no-untyped-def]
+        return (phi + angle + np.pi) % (2 * np.pi) - np.pi
+
+    fields = {name: table[name] for name in ak.fields(table)}
+    for name in ("jets", "electrons", "muons", "photons"):
+        fields[name] = ak.with_field(table[name], turn(table[name].phi), "phi")
+    fields["met_phi"] = turn(table.met_phi)
+    return ak.zip(fields, depth_limit=1)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_pt = st.floats(5.0, 500.0)
+_eta = st.floats(-2.4, 2.4)
+_phi = st.floats(-3.14, 3.14)
+_events = st.lists(
+    st.fixed_dictionaries({
+        "jets": st.lists(st.tuples(_pt, _eta, _phi, st.floats(0.0, 30.0), st.integers(0, 1)), max_size=5)
+        .map(lambda js: sorted(js, reverse=True)),
+        "electrons": st.lists(st.tuples(_pt, _eta, _phi, st.sampled_from([-1, 1])), max_size=2)
+        .map(lambda ls: sorted(ls, reverse=True)),
+        "muons": st.lists(st.tuples(_pt, _eta, _phi, st.sampled_from([-1, 1])), max_size=2)
+        .map(lambda ls: sorted(ls, reverse=True)),
+        "met": st.floats(1.0, 800.0),
+        "met_phi": _phi,
+    }),
+    min_size=1, max_size=20,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(events=_events, angle=st.floats(-3.0, 3.0))
+def test_features_are_invariant_under_a_global_rotation(events: list[dict], angle: float) -> None:
+    table = _table(events)
+    before = compute_features(table)
+    after = compute_features(_rotated(table, angle))
+    for name, values in before.items():
+        if name.endswith("_phi"):
+            continue
+        # m_T2's bisection stops at ~10 MeV near its lower edge (m_T2 ≈ m_ℓ)
+        np.testing.assert_allclose(after[name], values, rtol=1e-6, atol=0.02 if name == "mt2_ll" else 1e-6, err_msg=name)
+    dphi = before["dphi_min_jets_met"]
+    assert np.all(np.isnan(dphi) | ((dphi >= 0) & (dphi <= math.pi)))
+    # m_T2 is a minimum over MET splits: giving all MET to one lepton bounds it from above
+    two = np.flatnonzero(before["n_leptons"] >= 2)
+    for k in two:
+        leptons = sorted([(p, f, M_LEPTON[11]) for p, _, f, _ in events[k]["electrons"]]
+                         + [(p, f, M_LEPTON[13]) for p, _, f, _ in events[k]["muons"]], reverse=True)[:2]
+        (p1, f1, m1), (p2, f2, m2) = leptons
+        l1, l2 = np.array([p1 * math.cos(f1), p1 * math.sin(f1)]), np.array([p2 * math.cos(f2), p2 * math.sin(f2)])
+        miss = events[k]["met"] * np.array([math.cos(events[k]["met_phi"]), math.sin(events[k]["met_phi"])])
+        bound = min(max(_mt(l1, miss, m1), m2), max(m1, _mt(l2, miss, m2)))
+        assert max(m1, m2) - 0.02 <= before["mt2_ll"][k] <= bound + 0.02

@@ -183,3 +183,23 @@ def test_inspect_feature_table(study_dir: Path) -> None:
     result = _invoke("histos", "inspect", str(table))
     assert result.exit_code == 0, result.output
     assert "feature table: 500 events" in result.stdout and "cut flow: MET > 200 GeV" in result.stdout
+
+
+def test_a_feature_table_is_not_an_event_table(study_dir: Path) -> None:
+    _invoke("histos", "features", str(study_dir / "study.yaml"))
+    table = study_dir / "darkscan-output" / "readers_test" / "samples" / "znunu" / "nominal" / "features.parquet"
+    result = _invoke("histos", "features", str(table))
+    assert result.exit_code == 2
+    assert "features.parquet: not an event table (no jets, electrons, muons, photons columns)" in result.output
+
+
+def test_cross_section_override_for_a_delphes_file(tmp_path: Path) -> None:
+    from darkscan.analysis.events import read_feature_table
+
+    path = tmp_path / "zz.root"
+    shutil.copy(DATA / "delphes" / "zz_llnunu_500ev_ATLAS_slim.root", path)
+    result = _invoke("histos", "features", str(path), "--cross-section", "1.5")
+    assert result.exit_code == 0, result.output
+    _, metadata = read_feature_table(tmp_path / "zz.features.parquet")
+    assert metadata.cross_section_pb == 1.5
+    assert metadata.extra["cutflow"][0]["yield_events"] == pytest.approx(1.5 * 1000 * 139)

@@ -296,3 +296,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
                "invisible_pt_source": "Particle status 1" if not np.isnan(ak.to_numpy(table.invisible_pt)).all() else "none (NaN)"},
     )
     return table, metadata
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

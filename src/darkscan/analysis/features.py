@@ -380,12 +380,13 @@ def build_study_features(study: Any, *, force: bool = False, progress: Any = Non
 
 
 def build_file_features(path: Path, output: Path | None = None, *, cuts: Sequence[Any] = (),
-                        luminosity_fb: float = 139.0, invisible_pdgids: Iterable[int] = ()) -> tuple[Path, Any]:
+                        luminosity_fb: float = 139.0, invisible_pdgids: Iterable[int] = (),
+                        cross_section_pb: float | None = None) -> tuple[Path, Any]:
     """Feature table of a single event file (event table, LHE, HepMC3, Delphes ROOT)."""
     from darkscan.analysis.sources import load_event_table
 
     path = Path(path)
-    events, metadata = load_event_table(path, invisible_pdgids=invisible_pdgids)
+    events, metadata = load_event_table(path, invisible_pdgids=invisible_pdgids, cross_section_pb=cross_section_pb)
     if output is None:
         name = path.name
         for ending in (".gz", ".parquet", ".lhe", ".hepmc3", ".hepmc", ".root"):
@@ -393,3 +394,7 @@ def build_file_features(path: Path, output: Path | None = None, *, cuts: Sequenc
         output = path.with_name(f"{name}.features.parquet")
     combined = write_features(Path(output), [(events, metadata)], cuts=cuts, luminosity_fb=luminosity_fb)
     return Path(output), combined
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -308,3 +308,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
         extra={"input": str(path), "invisible_pdgids": sorted({*NEUTRINOS, *invisible_pdgids})},
     )
     return table, metadata
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -125,3 +125,7 @@ def describe(path: str | os.PathLike[str]) -> str:
         lines += _metadata_lines(metadata)
     lines.append(summarise(compute_features(events)))
     return "\n".join(lines)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

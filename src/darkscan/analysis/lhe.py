@@ -602,9 +602,10 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
                 sample: str | None = None, step_size: int = 100_000) -> tuple[Any, Any]:
     """A parton-level event table (schema of :mod:`darkscan.analysis.events`) and its metadata.
 
-    Outgoing (status 1) partons: quarks and gluons become ``jets`` (``btag`` = |id| is 5), e/μ
-    become ``electrons``/``muons``, photons ``photons``; ν and ``invisible_pdgids`` make ``met``
-    (= ``invisible_pt``). ``weight`` is XWGTUP; σ is Σ XSECUP of ``<init>``.
+    Outgoing (status 1) partons: quarks d…b and gluons become ``jets`` (``btag`` = |id| is 5),
+    e/μ become ``electrons``/``muons``, photons ``photons``; ν and ``invisible_pdgids`` make
+    ``met`` (= ``invisible_pt``). Undecayed heavy states (t, W, Z, H, τ with status 1) are not
+    objects of the table: decay them in the generator. ``weight`` is XWGTUP; σ is Σ XSECUP.
 
     See also :func:`darkscan.analysis.hepmc.event_table`, :func:`darkscan.analysis.delphes.event_table`.
     """
@@ -663,7 +664,7 @@ def _truth_table(particles: Any, weight: Any, *, invisible_pdgids: Iterable[int]
         record = ak.zip(fields)
         return record[ak.argsort(record.pt, ascending=False)]
 
-    is_parton = ((abs_id >= 1) & (abs_id <= 6)) | (abs_id == 21)
+    is_parton = ((abs_id >= 1) & (abs_id <= 5)) | (abs_id == 21)
     inv = p4[invisible]
     px, py = ak.sum(inv.px, axis=1), ak.sum(inv.py, axis=1)
     met = np.hypot(ak.to_numpy(px), ak.to_numpy(py))
@@ -695,3 +696,7 @@ def _safe_eta(p4: Any) -> Any:
         eta = np.arcsinh(np.divide(pz, pt, out=np.full_like(pz, np.inf), where=pt > 0))
     eta = np.clip(eta, -1e3, 1e3)
     return ak.unflatten(eta, ak.num(p4))
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

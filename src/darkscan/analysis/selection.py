@@ -161,3 +161,7 @@ def format_cutflow(rows: Sequence[CutflowRow], *, title: str = "", luminosity_fb
     for row in rows:
         lines.append(f"{row.cut:<46} {row.events:>9} {row.sum_weights:>12.5g} {row.yield_events:>16.5g} {row.efficiency:>8.4f}")
     return "\n".join(lines)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -48,8 +48,24 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
 
 def load_event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int] = (),
-                     sample: str | None = None) -> tuple[Any, Any]:
-    """(event table, :class:`~darkscan.analysis.events.EventTableMetadata`) from any supported file."""
+                     sample: str | None = None, cross_section_pb: float | None = None) -> tuple[Any, Any]:
+    """(event table, :class:`~darkscan.analysis.events.EventTableMetadata`) from any supported file.
+
+    ``cross_section_pb`` replaces the file's own σ (needed for Delphes files made from LHE input,
+    whose ``Event.CrossSection`` is 0).
+    """
+    import dataclasses
+
+    events, metadata = _load(path, invisible_pdgids=invisible_pdgids, sample=sample, cross_section_pb=cross_section_pb)
+    if cross_section_pb is not None:
+        if not cross_section_pb > 0:
+            raise InputFileError(f"{path}: cross section must be positive, got {cross_section_pb} pb")
+        metadata = dataclasses.replace(metadata, cross_section_pb=float(cross_section_pb), cross_section_error_pb=0.0)
+    return events, metadata
+
+
+def _load(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int], sample: str | None,
+          cross_section_pb: float | None) -> tuple[Any, Any]:
     fmt = detect_format(path)
     path = Path(path)
     if not path.exists():
@@ -57,8 +73,15 @@ def load_event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable
     if path.is_file() and path.stat().st_size == 0:
         raise InputFileError(f"{path}: empty file")
     if fmt == "parquet":
-        from darkscan.analysis.events import read_event_table
+        import pyarrow.parquet as pq
 
+        from darkscan.analysis.events import OBJECT_FIELDS, read_event_table, read_event_table_metadata
+
+        read_event_table_metadata(path)  # names the file if it is not a darkscan table
+        missing = [f for f in OBJECT_FIELDS if f not in pq.read_schema(path).names]
+        if missing:
+            raise InputFileError(f"{path}: not an event table (no {', '.join(missing)} columns); "
+                                 "a feature table cannot be read as events")
         return read_event_table(path)
     if fmt == "lhe":
         from darkscan.analysis import lhe
@@ -70,4 +93,8 @@ def load_event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable
         return hepmc.event_table(path, invisible_pdgids=invisible_pdgids, sample=sample)
     from darkscan.analysis import delphes
 
-    return delphes.event_table(path, invisible_pdgids=invisible_pdgids, sample=sample)
+    return delphes.event_table(path, invisible_pdgids=invisible_pdgids, sample=sample, cross_section_pb=cross_section_pb)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -57,6 +57,8 @@ def features(
     invisible: list[int] = typer.Option([], "--invisible", help="BSM invisible PDG id for generator-level truth "
                                                                "(repeatable; neutrinos always; default: every "
                                                                "invisible of the process registry)."),
+    cross_section_pb: Optional[float] = typer.Option(None, "--cross-section", help="σ in pb replacing the file's "
+                                                                                 "own (single-file mode)."),
     force: bool = typer.Option(False, "--force", help="Rebuild feature tables that are up to date."),
 ) -> None:
     """Compute features (+ the selection's `passed`) for every sample point of a study, or for one file."""
@@ -94,7 +96,7 @@ def features(
     if not invisible:
         invisible = list(default_invisible_pdgids())
     path, metadata = build_file_features(target, output, cuts=cuts, luminosity_fb=luminosity_fb,
-                                         invisible_pdgids=invisible)
+                                         invisible_pdgids=invisible, cross_section_pb=cross_section_pb)
     from darkscan.analysis.selection import CutflowRow
 
     rows = [CutflowRow(**row) for row in metadata.extra["cutflow"]]
