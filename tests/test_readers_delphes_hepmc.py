@@ -148,3 +148,20 @@ def test_hepmc_not_hepmc(tmp_path: Path) -> None:
     path.write_text("hello\n")
     with pytest.raises(InputFileError, match=r"x\.hepmc: no 'HepMC::Asciiv3-START_EVENT_LISTING' header"):
         hepmc.read(path)
+
+
+def test_hepmc_cut_between_events_is_still_truncated(tmp_path: Path) -> None:
+    text = gzip.decompress((DATA / "znunu_jet_first5.hepmc.gz").read_bytes())
+    path = tmp_path / "four.hepmc"
+    path.write_bytes(text[: text.index(b"\nE 4 ") + 1])  # events 0–3 complete, no end-of-listing line
+    with pytest.raises(InputFileError, match=r"four\.hepmc: no HepMC::Asciiv3-END_EVENT_LISTING after event 4"):
+        hepmc.read(path)
+
+
+def test_delphes_default_read_includes_generator_collections() -> None:
+    arrays = delphes.read(DATA / "znunu_jet_500ev_ATLAS_slim.root", entry_stop=10)
+    names = set(ak.fields(arrays))
+    assert {"GenJet.PT", "GenMissingET.MET", "Particle.PID", "ScalarHT.HT", "Event.Weight"} <= names
+    # generator-level MET of Delphes (ν + PDG 52 per the card override) agrees with the truth sum
+    table = delphes.table_from_arrays(arrays)
+    np.testing.assert_allclose(ak.to_numpy(arrays["GenMissingET.MET"][:, 0]), ak.to_numpy(table.invisible_pt), rtol=0.05, atol=5.0)

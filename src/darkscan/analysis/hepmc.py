@@ -21,6 +21,7 @@ import fnmatch
 import gzip
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from darkscan.errors import InputFileError
 __all__ = ["HepMCFile", "event_table", "iterate", "open", "read"]
 
 NEUTRINOS = (12, 14, 16)
+builtins_open = open
 _E_LINE = re.compile(rb"^E (\d+) (\d+) (\d+)", re.M)
 _FIELDS = ("event_number", "weights", "cross_section_pb", "cross_section_error_pb", "particles")
 
@@ -53,16 +55,30 @@ class HepMCFile:
             raise InputFileError(f"{self.path}: {'is a directory' if self.path.is_dir() else 'empty file'}, not HepMC3")
         with self.path.open("rb") as handle:
             gzipped = handle.read(2) == b"\x1f\x8b"
+        #: (event number, particles) of every E line, to check what pyhepmc returns; found by
+        #: streaming the text once (bounded memory), before pyhepmc parses it
+        self._expected: list[tuple[int, int]] = []
+        self._complete = False
+        opener = gzip.open if gzipped else builtins_open
         try:
-            text = gzip.decompress(self.path.read_bytes()) if gzipped else self.path.read_bytes()
-        except (OSError, EOFError) as exc:
+            with opener(self.path, "rb") as stream:
+                head = stream.read(1 << 16)
+                if not head.lstrip().startswith(b"HepMC::Version") and b"HepMC::Asciiv3-START_EVENT_LISTING" not in head[:400]:
+                    raise InputFileError(f"{self.path}: no 'HepMC::Asciiv3-START_EVENT_LISTING' header; "
+                                         "not a HepMC3 ASCII file")
+                pending, tail = head, b""
+                while True:
+                    chunk = stream.read(16 << 20)
+                    text = pending + chunk
+                    cut = text.rfind(b"\n") + 1 if chunk else len(text)
+                    self._expected += [(int(m.group(1)), int(m.group(3))) for m in _E_LINE.finditer(text, 0, cut)]
+                    tail = (tail + text)[-400:]
+                    pending = text[cut:]
+                    if not chunk:
+                        break
+                self._complete = b"HepMC::Asciiv3-END_EVENT_LISTING" in tail
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputFileError(f"{self.path}: corrupt or truncated gzip data ({exc})") from None
-        head = text[:200].lstrip()
-        if not head.startswith(b"HepMC::Version") and b"HepMC::Asciiv3-START_EVENT_LISTING" not in head:
-            raise InputFileError(f"{self.path}: no 'HepMC::Asciiv3-START_EVENT_LISTING' header; not a HepMC3 ASCII file")
-        #: (event number, particles) of every E line, to check what pyhepmc returns
-        self._expected = [(int(m.group(1)), int(m.group(3))) for m in _E_LINE.finditer(text)]
-        self._complete = b"HepMC::Asciiv3-END_EVENT_LISTING" in text[-200:]
 
     def __enter__(self) -> HepMCFile:
         return self
