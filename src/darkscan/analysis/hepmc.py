@@ -92,7 +92,6 @@ class HepMCFile:
 
     def iterate(self, *, step_size: int = 10_000, filter_name: str | Sequence[str] | None = None) -> Iterator[Any]:
         """awkward arrays of up to ``step_size`` events."""
-        import awkward as ak
         import numpy as np
         import pyhepmc
         import vector
@@ -147,7 +146,6 @@ class HepMCFile:
             raise InputFileError(f"{self.path}: no HepMC::Asciiv3-END_EVENT_LISTING after event {index}; file is truncated")
         if counts:
             yield _assemble(columns, counts, numbers, xsec, xsec_err, weights, weight_names, fields)
-        del ak
 
     def read(self, *, filter_name: str | Sequence[str] | None = None) -> Any:
         import awkward as ak
