@@ -12,7 +12,7 @@ import typer
 import typer.core
 
 from darkscan import __version__
-from darkscan.cli import cards, gen, study
+from darkscan.cli import cards, gen, histos, histos_datasets, run, study
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -62,6 +62,9 @@ def _root(
 app.add_typer(study.app, name="study")
 app.add_typer(cards.app, name="cards")
 app.add_typer(gen.app, name="gen")
+histos_datasets.register(histos.app)
+app.add_typer(histos.app, name="histos")
+app.command("run")(run.run)
 
 
 def main() -> None:
