@@ -63,6 +63,7 @@ import hashlib
 import json
 import math
 import shutil
+import warnings
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -96,6 +97,7 @@ __all__ = [
     "PointPool",
     "Progress",
     "TaskInputs",
+    "UnsampledBackgroundWarning",
     "build_datasets",
     "build_task",
     "load_task_inputs",
@@ -108,6 +110,10 @@ FORMAT_VERSION = 1
 #: cap on one chunk's expectation matrix (rows × cells float64 values): bounds memory
 _CHUNK_VALUES = 1 << 21
 _MAX_CHUNK_ROWS = 1024
+
+
+class UnsampledBackgroundWarning(UserWarning):
+    """Signal falls in histogram cells that the background pool never populates (a too-small pool)."""
 
 
 def __dir__() -> list[str]:
@@ -588,6 +594,13 @@ def _write_ceiling(group: h5py.Group, study: Study, inputs: TaskInputs) -> None:
             ratio[m], empty[m] = ceiling.sum_p2_over_q, ceiling.empty_background_fraction
             if p_marginal is not None:
                 best_channel[m, j] = max(c.auc for c in channel_ceilings(p_marginal, q_marginal, value, background))
+    for m in np.flatnonzero(empty > 0.01):
+        # The pool's empty cells are unsampled tails, not regions without background: the dataset
+        # really separates there, but only because the background pool is too small.
+        warnings.warn(f"{study.name}/{_model_name(inputs.models[m])}: {empty[m]:.0%} of the signal falls in "
+                      "histogram cells where the background pool has no event, which separate perfectly "
+                      f"(optimal AUC {auc[m, 0]:.3f} at S/√B = {values[0]:g}); generate more background events "
+                      "or use coarser bins", UnsampledBackgroundWarning, stacklevel=2)
     for name, data in (("auc", auc), ("auc_llr", auc_llr), ("sum_p2_over_q", ratio), ("empty_background_fraction", empty)):
         _dataset(group, name, data)
     if channels:

@@ -223,8 +223,9 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     if study.generator.backend != "embedded":
-        raise StudyError(f"generator.backend is {study.generator.backend!r}: `gen run` is the embedded backend; "
-                         "use the madgraph commands for MadGraph studies")
+        raise StudyError(f"{study.source}: generator.backend is {study.generator.backend!r}, but `gen run` drives "
+                         "only the embedded backend; render the MadGraph cards with `darkscan cards render` and run "
+                         "them in MG5_aMC (`darkscan histos features FILE.root` reads the Delphes output)")
     points = [p for p in study.plan() if samples is None or p.sample in samples]
     if samples:
         unknown = sorted(set(samples) - {p.sample for p in study.plan()})
