@@ -7,9 +7,10 @@ Map of the package (one line per module):
 - ``darkscan.errors``     :class:`~darkscan.errors.DarkscanError` and its subclasses
 - ``darkscan.io``         atomic writes and content hashes shared by every stage
 - ``darkscan.cards``      Jinja templates for MadGraph5, Pythia 8, Delphes and SLHA cards
-- ``darkscan.gen``        running generators: embedded Pythia 8 + fast detector, containers, Slurm
-- ``darkscan.analysis``   readers (LHE, HepMC3, Delphes ROOT), event tables, features, selections, histograms
-- ``darkscan.ml``         Keras classifiers and regressors
+- ``darkscan.gen``        embedded Pythia 8 recipes, the fast detector, sharded runs, LHE showering
+- ``darkscan.analysis``   readers (LHE, HepMC3, Delphes ROOT), event tables, features, selections,
+                          histogram datasets at fixed S/√B and their optimal-AUC ceiling
+- ``darkscan.ml``         Keras classifiers and regressors (not built yet)
 - ``darkscan.cli``        the ``darkscan`` command (typer)
 """
 

@@ -8,4 +8,8 @@
 - ``features``   the feature vocabulary, columnar feature computation, feature tables on disk
 - ``selection``  cuts as data, the ATLAS mono-jet / mono-Z presets, cut flows
 - ``inspect``    plain-text description of any event file
+- ``histograms`` binning from the study's axes, pools → binned shapes, exact bin-space sampling
+- ``datasets``   histogram datasets (HDF5) per training task: SM vs SM + signal at fixed S/√B
+- ``ceiling``    the optimal AUC of SM vs SM + signal for Poisson histograms
+- ``luminosity`` S/√B at a luminosity, and the luminosity for a target S/√B
 """
