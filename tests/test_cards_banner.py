@@ -10,23 +10,15 @@ with ptj > 130 GeV, 0.1708 pb for χ̃⁰₁χ̃⁰₁j) needs a real MG5, which
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from pathlib import Path
 
 import pytest
+from shared import shared_data
 
 from darkscan.cards import mg5, slha
 from darkscan.registry import PROCESSES
 from darkscan.study import parse_study
-
-
-def _shared_data() -> Path:
-    for candidate in (Path(__file__).resolve().parents[1].parent / "shared" / "data",
-                      Path(os.environ.get("DARKSCAN_SHARED_DATA", "/nonexistent")), Path("/work/shared/data")):
-        if (candidate / "mg5").is_dir():
-            return candidate
-    pytest.skip("reference data ../shared/data/mg5 is absent (it lies beside the checkout in CI)")
 
 
 def _section(banner: str, tag: str) -> str:
@@ -62,9 +54,8 @@ REFERENCE = {
 
 @pytest.mark.parametrize("folder", sorted(REFERENCE))
 def test_script_sets_what_the_real_run_used(folder: str, tmp_path: Path):
-    banner = (_shared_data() / "mg5" / folder / "run_01_tag_1_banner.txt").read_text()
+    banner = (shared_data() / "mg5" / folder / "run_01_tag_1_banner.txt").read_text()
     name, cuts = REFERENCE[folder]
-    process = PROCESSES[name]
     study = parse_study({"name": "reference", "generator": {"backend": "madgraph", "n_events": 2000},
                          "samples": [{"name": folder, "process": name, "generation_cuts": cuts}]},
                         source=tmp_path / "study.yaml")
@@ -91,7 +82,7 @@ def test_script_sets_what_the_real_run_used(folder: str, tmp_path: Path):
 
 def test_mssm_param_card_template_is_the_real_param_card():
     """Every entry MG5 wrote for the reference spectrum is in our SLHA2 template with its value."""
-    banner = (_shared_data() / "mg5" / "mssm_n1n1j" / "run_01_tag_1_banner.txt").read_text()
+    banner = (shared_data() / "mg5" / "mssm_n1n1j" / "run_01_tag_1_banner.txt").read_text()
     theirs = slha.parse_slha(_section(banner, "slha"))
     process = PROCESSES["neutralino_monojet"]
     ours = slha.parse_slha(slha.render_param_card(process, process.defaults()))

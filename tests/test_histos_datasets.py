@@ -16,7 +16,12 @@ from typer.testing import CliRunner
 
 from darkscan.analysis import datasets as datasets_module
 from darkscan.analysis.ceiling import counting_auc
-from darkscan.analysis.datasets import UnsampledBackgroundWarning, build_datasets, load_task_inputs, sample_rates
+from darkscan.analysis.datasets import (
+    UnsampledBackgroundWarning,
+    build_datasets,
+    load_task_inputs,
+    sample_rates,
+)
 from darkscan.analysis.events import EventTableMetadata, write_feature_table
 from darkscan.analysis.histograms import SmallPoolWarning
 from darkscan.analysis.luminosity import luminosity_view

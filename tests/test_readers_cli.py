@@ -10,6 +10,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 import pytest
+from shared import SHARED_DATA, SKIP_REASON
 from typer.testing import CliRunner
 
 from darkscan.cli.main import app
@@ -17,13 +18,8 @@ from darkscan.cli.main import app
 FIXTURES = Path(__file__).parent / "data" / "readers"
 
 
-def _shared_data() -> Path:
-    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return beside if beside.is_dir() else Path("/work/shared/data")
-
-
-DATA = _shared_data()
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"reference data not found at {DATA}")
+DATA = SHARED_DATA
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=SKIP_REASON)
 runner = CliRunner()
 
 STUDY = """\

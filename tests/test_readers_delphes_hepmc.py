@@ -8,19 +8,19 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 import pytest
+from shared import SHARED_DATA, SKIP_REASON
 
 from darkscan.analysis import delphes, hepmc
-from darkscan.analysis.events import EVENT_FIELDS, OBJECT_FIELDS, read_event_table, write_event_table
+from darkscan.analysis.events import (
+    EVENT_FIELDS,
+    OBJECT_FIELDS,
+    read_event_table,
+    write_event_table,
+)
 from darkscan.errors import InputFileError
 
-
-def _shared_data() -> Path:
-    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return beside if beside.is_dir() else Path("/work/shared/data")
-
-
-DATA = _shared_data() / "delphes"
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"reference data not found at {DATA}")
+DATA = SHARED_DATA / "delphes"
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=SKIP_REASON)
 ROOT_FILES = sorted(DATA.glob("*.root")) if DATA.is_dir() else []
 HEPMC_FILES = sorted(DATA.glob("*.hepmc.gz")) if DATA.is_dir() else []
 

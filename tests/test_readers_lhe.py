@@ -8,6 +8,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 import pytest
+from shared import SHARED_DATA, SKIP_REASON
 
 from darkscan.analysis import lhe
 from darkscan.errors import InputFileError
@@ -15,13 +16,8 @@ from darkscan.errors import InputFileError
 FIXTURES = Path(__file__).parent / "data" / "readers"
 
 
-def _shared_data() -> Path:
-    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return beside if beside.is_dir() else Path("/work/shared/data")
-
-
-DATA = _shared_data()
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"reference data not found at {DATA}")
+DATA = SHARED_DATA
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=SKIP_REASON)
 REAL_FILES = sorted(DATA.glob("lhe/*.lhe*")) + sorted(DATA.glob("mg5/*/*.lhe.gz")) if DATA.is_dir() else []
 ALL_FILES = REAL_FILES + [FIXTURES / "generic_lhef3.lhe"]
 

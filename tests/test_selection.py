@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared import SHARED_DATA, SKIP_REASON
 
 from darkscan.analysis.features import FEATURES
-from darkscan.analysis.selection import PRESETS, Cut, apply, cutflow, format_cutflow, study_cuts
+from darkscan.analysis.selection import (
+    PRESETS,
+    Cut,
+    apply,
+    cutflow,
+    format_cutflow,
+    study_cuts,
+)
 from darkscan.errors import StudyError
 
-
-def _shared_data() -> Path:
-    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return beside if beside.is_dir() else Path("/work/shared/data")
-
-
-DATA = _shared_data() / "delphes"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"reference data not found at {DATA}")
+DATA = SHARED_DATA / "delphes"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=SKIP_REASON)
 
 
 def test_cut_is_min_inclusive_max_exclusive_and_nan_fails() -> None:

@@ -267,7 +267,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
     import awkward as ak
     import numpy as np
 
-    from darkscan.analysis.events import EventTableMetadata
+    from darkscan.analysis.events import EventTableMetadata, concatenate_event_chunks
 
     with DelphesFile(path) as delphes:
         chunks, last_xsec, last_error = [], np.nan, 0.0
@@ -277,10 +277,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
                 last_xsec = float(_first(arrays["Event.CrossSection"][-1:], np.nan)[0])
                 last_error = float(_first(arrays["Event.CrossSectionError"][-1:], 0.0)[0])
         n_entries = delphes.num_entries
-    if not chunks:
-        raise InputFileError(f"{path}: Delphes tree has no events")
-    table = ak.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-    table = ak.with_field(table, np.arange(len(table), dtype=np.int64), "event")
+    table = concatenate_event_chunks(chunks, path=path, what="Delphes tree")
     sigma = cross_section_pb if cross_section_pb is not None else last_xsec
     if not (sigma > 0):
         raise InputFileError(f"{path}: Event.CrossSection is {last_xsec!r}; pass the sample's cross section (pb) explicitly")

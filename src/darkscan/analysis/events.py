@@ -46,6 +46,7 @@ __all__ = [
     "OBJECT_FIELDS",
     "SCHEMA_VERSION",
     "EventTableMetadata",
+    "concatenate_event_chunks",
     "empty_event_table",
     "read_event_table",
     "read_event_table_metadata",
@@ -133,6 +134,17 @@ def empty_event_table() -> Any:
     import awkward as ak
 
     return ak.from_arrow(_arrow_schema().empty_table(), highlevel=True)
+
+
+def concatenate_event_chunks(chunks: list[Any], *, path: str | os.PathLike[str], what: str = "the file") -> Any:
+    """Join the event-table chunks a reader produced and number the events 0, 1, … in file order."""
+    import awkward as ak
+    import numpy as np
+
+    if not chunks:
+        raise InputFileError(f"{path}: {what} has no events")
+    table = ak.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    return ak.with_field(table, np.arange(len(table), dtype=np.int64), "event")
 
 
 def _to_arrow_table(events: Any) -> Any:

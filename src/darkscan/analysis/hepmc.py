@@ -299,7 +299,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
     import awkward as ak
     import numpy as np
 
-    from darkscan.analysis.events import EventTableMetadata
+    from darkscan.analysis.events import EventTableMetadata, concatenate_event_chunks
 
     hepmc = HepMCFile(path)
     chunks, sigma, sigma_err = [], np.nan, 0.0
@@ -307,10 +307,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
         nominal = ak.to_numpy(chunk.weights[ak.fields(chunk.weights)[0]]) if "weights" in ak.fields(chunk) else np.ones(len(chunk))
         chunks.append(particle_table(chunk.particles, nominal, invisible_pdgids=invisible_pdgids))
         sigma, sigma_err = float(chunk.cross_section_pb[-1]), float(chunk.cross_section_error_pb[-1])
-    if not chunks:
-        raise InputFileError(f"{path}: the file has no events")
-    table = ak.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-    table = ak.with_field(table, np.arange(len(table), dtype=np.int64), "event")
+    table = concatenate_event_chunks(chunks, path=path)
     metadata = EventTableMetadata(
         sample=sample or Path(path).name.split(".")[0],
         source="hepmc",

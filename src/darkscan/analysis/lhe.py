@@ -610,9 +610,8 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
     See also :func:`darkscan.analysis.hepmc.event_table`, :func:`darkscan.analysis.delphes.event_table`.
     """
     import awkward as ak
-    import numpy as np
 
-    from darkscan.analysis.events import EventTableMetadata
+    from darkscan.analysis.events import EventTableMetadata, concatenate_event_chunks
 
     with LHEFile(path) as lhe:
         init = lhe.init
@@ -620,10 +619,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
             _truth_table(chunk.particles, chunk.eventinfo.weight, invisible_pdgids=invisible_pdgids)
             for chunk in lhe.iterate(step_size=step_size, filter_name=["eventinfo", "particles"])
         ]
-    if not chunks:
-        raise InputFileError(f"{path}: the file has no events")
-    table = ak.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-    table = ak.with_field(table, np.arange(len(table), dtype=np.int64), "event")
+    table = concatenate_event_chunks(chunks, path=path)
     metadata = EventTableMetadata(
         sample=sample or Path(path).name.split(".")[0],
         source="lhe",

@@ -1,0 +1,21 @@
+"""Where the reference generator outputs are: ``../shared/data`` beside the checkout.
+
+``DARKSCAN_SHARED_DATA`` points elsewhere. Tests that need the files skip, saying why, when absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(os.environ.get("DARKSCAN_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+SKIP_REASON = f"reference data not found at {SHARED_DATA} (CI has ../shared/data beside the checkout)"
+
+
+def shared_data() -> Path:
+    """The reference data folder, or skip the calling test."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(SKIP_REASON)
+    return SHARED_DATA
