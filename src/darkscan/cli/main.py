@@ -27,8 +27,9 @@ class _Group(typer.core.TyperGroup):
         try:
             return super().invoke(ctx)
         except DarkscanError as exc:
-            for line in exc.problems:
-                err.print(f"error: {line}", markup=False)
+            for problem in exc.problems:
+                # one line per problem, even when a library's message spans several
+                err.print("error: " + " ".join(problem.split()), markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("interrupted: finished pieces are kept; rerun the same command to resume", markup=False)

@@ -165,6 +165,7 @@ def combined_cross_section(paths: list[Path]) -> tuple[float, float, int]:
 
 
 def _tasks(study: Any, points: list[Any]) -> Iterator[ShardTask]:
+    from darkscan.gen.detector import load_detector_params
     from darkscan.gen.pythia import recipe_for
     from darkscan.io import write_text_atomic
 
@@ -174,6 +175,7 @@ def _tasks(study: Any, points: list[Any]) -> Iterator[ShardTask]:
         if not params.is_absolute() and getattr(study, "source", None):
             params = Path(study.source).parent / params
         params = params.resolve()
+        load_detector_params(params)  # a broken file fails here, before any work
     for point in points:
         recipe = recipe_for(point.process, point.parameters, point.generation_cuts)  # fails early, before work
         slha_path = None
