@@ -255,7 +255,8 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         parameters=_SPIN1, invisible=(52,),
         monojet=dict(processes=("p p > xd xd~ j",),
                      pythia="DM:ffbar2Zp2XX (q q̄ → Z' = 55 → χχ) with the jet from ISR and a recoil filter: "
-                            "same model and couplings (g_q, ga_q, g_dm, ga_dm); hard-jet tail approximate"),
+                            "same couplings (g_q, ga_q, g_dm, ga_dm), hard-jet tail approximate; the rate is ~10× "
+                            "below DMsimp's (Pythia's Z' → qq̄ width lacks the colour factor): kinematics only"),
         monoz=dict(processes=("p p > xd xd~ z, z > l+ l-",), pythia=None),
         constraints=(),
     ),

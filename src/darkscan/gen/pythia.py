@@ -17,7 +17,10 @@ What each family reproduces of the MadGraph model (the registry's ``pythia`` fie
   m_med = 1 TeV, many orders below DMsimp's loop-induced rate: kinematics only, and the run warns.
 - spin1 (``DM:ffbar2Zp2XX``, q q̄ → Z' → χχ̄ with the jet from ISR and a recoil filter): vector/axial
   couplings to quarks and DM from g_q, ga_q, g_dm, ga_dm with ``Zp:gZp = 1``, lepton couplings zero
-  as in DMsimp — the same model; the jet is the shower's, so the hard-jet tail is approximate.
+  as in DMsimp; the jet is the shower's, so the hard-jet tail is approximate. The rate is NOT
+  DMsimp's: at MG5's reference point (m_med 1 TeV, Γ = 10 GeV, ptj > 130) 0.56 pb vs 5.34 pb, and
+  Pythia's Γ(Z' → q q̄) = g_q² m/(12π) per flavour lacks DMsimp's colour factor 3 (kinematics only;
+  the run warns).
   (``DM:qg2Zp2XXj`` / ``DM:ffbar2Zp2XXj`` give σ four orders of magnitude too small; not used.)
 - spin2 (RS graviton ``G*`` = 5100039 + jet, decaying to νν̄): approximation; universal coupling
   κ m_G = √2 g m_med / Λ, the invisible final state is neutrinos rather than DM fermions.
@@ -179,7 +182,11 @@ def _spin1(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
         f"Zp:vX = {_num(p, 'g_dm'):g}", f"Zp:aX = {_num(p, 'ga_dm'):g}",
         "55:onMode = off", "55:onIfAny = 52",
     )
-    return Recipe("spin1_monojet", settings, (52,), event_filter="recoil", filter_cut=generation_pt_cut(cuts))
+    warnings = ("spin1_monojet: Pythia's Z' rate is ~10× below DMsimp's at the same couplings (0.56 vs 5.34 pb at "
+                "the MG5 reference point; its Γ(Z' → qq̄) lacks DMsimp's colour factor 3): kinematics only, use "
+                "the MadGraph backend for rates (benchmarks/validate_embedded.py)",)
+    return Recipe("spin1_monojet", settings, (52,), event_filter="recoil", filter_cut=generation_pt_cut(cuts),
+                  warnings=warnings)
 
 
 def _spin2(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
