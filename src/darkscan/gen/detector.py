@@ -373,7 +373,8 @@ class FastDetector:
         charged = charge != 0
         radius, half_length, bz = float(spec["radius_m"]), float(spec["half_length_m"]), float(spec["bz_tesla"])
         # transverse distance at which the particle leaves the solenoid volume (barrel or endcap)
-        with np.errstate(divide="ignore"):
+        # η of beam-collinear particles overflows sinh: they leave through the endcap at ρ → 0 anyway
+        with np.errstate(divide="ignore", over="ignore"):
             rho = np.minimum(radius, half_length / np.abs(np.sinh(eta)))
         curvature_radius = pt / (0.3 * bz)  # metres, pT in GeV, B in T
         with np.errstate(divide="ignore", invalid="ignore"):
