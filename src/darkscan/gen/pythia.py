@@ -377,8 +377,9 @@ class PythiaRun:
         """Warnings about the cross section (absurdly small) for the user."""
         sigma, _ = self.cross_section_pb()
         if sigma < SIGMA_WARN_PB:
-            return [f"{self.recipe.process}: σ = {sigma:.3g} pb is below {SIGMA_WARN_PB:g} pb: fewer than "
-                    f"{sigma * 3e6:.2g} events even in 3 ab⁻¹ — check the couplings (settings: "
+            # one significant digit: the shards of a point then give the same text, shown once
+            return [f"{self.recipe.process}: σ ≈ {sigma:.1g} pb is below {SIGMA_WARN_PB:g} pb: fewer than "
+                    f"{sigma * 3e6:.1g} events even in 3 ab⁻¹ — check the couplings (settings: "
                     f"{', '.join(s for s in self.recipe.settings if ':' in s and '=' in s and 'on' not in s.split('=')[1])})"]
         return []
 
