@@ -244,8 +244,9 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         mg5_model="DMsimp_s_spin0", mg5_restriction=None, source=f"{_DMSIMP}, v1.0",
         parameters=_SPIN0, invisible=(52,),
         monojet=dict(processes=("p p > xd xd~ j [noborn=QCD]",),
-                     pythia="DM:gg2S2XXj (scalar S = 54 → χχ + jet, top-loop gluon fusion): same topology; "
-                            "Pythia's σ is orders of magnitude below DMsimp's (kinematics only, warns)"),
+                     pythia="DM:gg2S2XX (g g → S = 54 → χχ, on-shell S) with the jet from ISR and a recoil "
+                            "filter (DM:gg2S2XXj is 'not yet available' in Pythia 8.3); Pythia's σ is orders of "
+                            "magnitude below DMsimp's loop-induced rate (kinematics only, warns)"),
         monoz=dict(processes=("p p > xd xd~ z [noborn=QCD]",), madspin=("z > l+ l-",), pythia=None),
         constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop)",
     ),
