@@ -268,7 +268,7 @@ def test_not_an_lhe_file(tmp_path: Path) -> None:
 
     bad = tmp_path / "x.lhe"
     bad.write_text("<LesHouchesEvents>\n<event>\n</event>\n")
-    with pytest.raises(InputFileError, match="before the end of the <init> block"):
+    with pytest.raises(InputFileError, match="no <init> block before the first event"):
         lhe_cross_section(bad)
     with pytest.raises(InputFileError, match="no such LHE file"):
         lhe_cross_section(tmp_path / "missing.lhe")

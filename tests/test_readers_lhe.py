@@ -202,3 +202,21 @@ def test_comment_lines_in_init_are_skipped(tmp_path: Path) -> None:
     with lhe.open(path) as handle, lhe.open(FIXTURES / "generic_lhef3.lhe") as reference:
         assert handle.init == reference.init
     assert ak.to_list(lhe.read(path)) == ak.to_list(lhe.read(FIXTURES / "generic_lhef3.lhe"))
+
+
+@needs_data
+def test_sample_cross_section_is_mg5s_integrated_weight_when_the_init_block_disagrees():
+    # MG5 3.5.7 wrote XSECUP = 4.2e-07 pb in <init> for p p > n1 n1 z, z > l+ l-, while its banner
+    # (Integrated weight) and every event weight (event_norm = average) say 1.345e-05 pb
+    with lhe.LHEFile(SHARED_DATA / "mg5" / "mssm_n1n1z_ll" / "unweighted_events.lhe.gz") as handle:
+        assert handle.init.cross_section_pb == pytest.approx(4.201082e-07)
+        sigma, error = handle.sample_cross_section()
+        weights = handle.read(filter_name="eventinfo").eventinfo.weight
+    assert sigma == pytest.approx(1.344810911299399e-05)
+    assert float(np.mean(weights)) == pytest.approx(sigma, rel=1e-6)
+    assert error / sigma == pytest.approx(1.148703e-08 / 4.201082e-07)
+    table, metadata = lhe.event_table(SHARED_DATA / "mg5" / "mssm_n1n1z_ll" / "unweighted_events.lhe.gz")
+    assert metadata.cross_section_pb == pytest.approx(sigma)
+    # where the two agree nothing changes
+    with lhe.LHEFile(SHARED_DATA / "mg5" / "znunu_j" / "unweighted_events.lhe.gz") as handle:
+        assert handle.sample_cross_section()[0] == pytest.approx(handle.init.cross_section_pb, rel=1e-6)

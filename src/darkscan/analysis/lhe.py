@@ -55,6 +55,7 @@ _BLOCK_BYTES = 32 << 20  # text parsed per numpy pass (bounded memory for any fi
 
 _EVENT_TEXT = re.compile(rb"<event(?:\s[^>]*)?>([^<]*)")
 _EVENT_OPEN = re.compile(rb"<event[\s>]")
+_MG5_INTEGRATED_WEIGHT = re.compile(r"<MGGenerationInfo>.*?Integrated weight \(pb\)\s*:\s*([-+.\deE]+)", re.S)
 _WGT = re.compile(rb"<wgt\s+id\s*=\s*(?:'([^']*)'|\"([^\"]*)\")[^>]*>([^<]*)</wgt>")
 _WHITESPACE = bytes(range(33))  # what the tokeniser treats as whitespace: every byte ≤ 0x20
 _ANY_WEIGHT = re.compile(rb"<w(?:gt|eights)[\s>]")
@@ -500,6 +501,22 @@ class LHEFile:
     def close(self) -> None:
         self._source.close()
 
+    def sample_cross_section(self) -> tuple[float, float]:
+        """The sample's σ and its error, pb: MG5's "Integrated weight (pb)" when the header has one, else
+        the ``<init>`` block's Σ XSECUP.
+
+        MadGraph reports the Integrated weight as the run's cross section (with ``event_norm = average``
+        every unweighted event carries it). Its ``<init>`` XSECUP can disagree: for ``p p > n1 n1 z,
+        z > l+ l-`` MG5 3.5.7 wrote 4.2e-07 pb there against 1.345e-05 pb in the banner and the event
+        weights. The init block's relative error is kept.
+        """
+        init_sigma, init_error = self.init.cross_section_pb, self.init.cross_section_error_pb
+        match = _MG5_INTEGRATED_WEIGHT.search(self.header)
+        if match is None:
+            return init_sigma, init_error
+        sigma = float(match.group(1))
+        return sigma, (init_error / init_sigma * sigma if init_sigma > 0 else 0.0)
+
     def _blocks(self) -> Iterator[tuple[bytes, int, int]]:
         """Text blocks holding whole events, the 1-based number of their first event, and their
         number of ``</event>`` tags."""
@@ -615,6 +632,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
 
     with LHEFile(path) as lhe:
         init = lhe.init
+        sigma, sigma_error = lhe.sample_cross_section()
         chunks = [
             _truth_table(chunk.particles, chunk.eventinfo.weight, invisible_pdgids=invisible_pdgids)
             for chunk in lhe.iterate(step_size=step_size, filter_name=["eventinfo", "particles"])
@@ -624,8 +642,8 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
         sample=sample or Path(path).name.split(".")[0],
         source="lhe",
         level="parton",
-        cross_section_pb=init.cross_section_pb,
-        cross_section_error_pb=init.cross_section_error_pb,
+        cross_section_pb=sigma,
+        cross_section_error_pb=sigma_error,
         sum_weights=float(ak.sum(table.weight)),
         n_accepted=len(table),
         extra={"input": str(path), "lhe_version": init.version, "beams": list(init.beams),

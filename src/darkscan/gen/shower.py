@@ -2,8 +2,8 @@
 
 Pythia reads the file itself (``Beams:frameType = 4``); pythia8mc is built with gzip support, so
 ``.lhe.gz`` is read directly, and when a build without it refuses the file, a decompressed
-temporary copy is used instead. The cross section comes from the LHE ``<init>`` block (Σ XSECUP),
-not from Pythia's running estimate.
+temporary copy is used instead. The cross section is the LHE sample's (MG5's Integrated weight, else
+the ``<init>`` block's Σ XSECUP), not Pythia's running estimate.
 """
 
 from __future__ import annotations
@@ -22,46 +22,18 @@ from darkscan.errors import ExternalProgramError, InputFileError
 __all__ = ["lhe_cross_section", "shower_lhe"]
 
 
-def _open_text(path: Path) -> Any:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
 def lhe_cross_section(path: str | Path) -> tuple[float, float]:
-    """σ and its error (pb) summed over the processes of the LHE ``<init>`` block."""
+    """σ and its error (pb) of an LHE sample (:meth:`darkscan.analysis.lhe.LHEFile.sample_cross_section`).
+
+    Opening the file also validates its ``<init>`` block before Pythia sees it.
+    """
+    from darkscan.analysis.lhe import LHEFile
+
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such LHE file")
-    lines: list[str] = []
-    inside = False
-    try:
-        with _open_text(path) as handle:
-            for number, line in enumerate(handle, 1):
-                stripped = line.strip()
-                if stripped.startswith("<init"):
-                    inside = True
-                    continue
-                if stripped.startswith("</init"):
-                    break
-                if stripped.startswith("<event"):
-                    raise InputFileError(f"{path}:{number}: reached an <event> before the end of the <init> block")
-                if inside and stripped and not stripped.startswith(("#", "<")):
-                    lines.append(stripped)
-    except (OSError, EOFError) as exc:
-        raise InputFileError(f"{path}: cannot read ({exc})") from None
-    if not lines:
-        raise InputFileError(f"{path}: no <init> block; not a Les Houches event file")
-    try:
-        n_processes = int(lines[0].split()[9])
-        rows = [list(map(float, line.split()[:3])) for line in lines[1:1 + n_processes]]
-    except (IndexError, ValueError):
-        raise InputFileError(f"{path}: malformed <init> block (expected the beam line then NPRUP process lines)") from None
-    if len(rows) != n_processes:
-        raise InputFileError(f"{path}: <init> announces {n_processes} processes but lists {len(rows)}")
-    sigma = sum(abs(r[0]) for r in rows)
-    error = float(np.sqrt(sum(r[1] ** 2 for r in rows)))
-    return sigma, error
+    with LHEFile(path) as lhe:
+        return lhe.sample_cross_section()
 
 
 def _pythia_for(path: Path, settings: tuple[str, ...]) -> Any:
