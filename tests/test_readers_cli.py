@@ -67,7 +67,7 @@ def test_features_for_a_study_are_written_resumed_and_rebuilt(study_dir: Path) -
     result = _invoke("histos", "features", str(study_dir / "study.yaml"))
     # the zz point has no events yet: exit 2, naming it, after the znunu point was done
     assert result.exit_code == 2, result.output
-    assert "samples/zz/nominal/events: no event tables" in result.output and "Traceback" not in result.output
+    assert "samples/zz/nominal/events: no event files" in result.output and "Traceback" not in result.output
     output = study_dir / "darkscan-output" / "readers_test" / "samples" / "znunu" / "nominal" / "features.parquet"
     columns, metadata = read_feature_table(output)
     assert len(columns["met"]) == 500 and columns["passed"].dtype == bool
@@ -199,3 +199,23 @@ def test_cross_section_override_for_a_delphes_file(tmp_path: Path) -> None:
     _, metadata = read_feature_table(tmp_path / "zz.features.parquet")
     assert metadata.cross_section_pb == 1.5
     assert metadata.extra["cutflow"][0]["yield_events"] == pytest.approx(1.5 * 1000 * 139)
+
+
+def test_a_madgraph_study_reads_delphes_and_lhe_output_from_the_point_folders(tmp_path: Path) -> None:
+    from darkscan.analysis.events import read_feature_table
+
+    (tmp_path / "mg.yaml").write_text(
+        "name: mg\ngenerator: {backend: madgraph}\nsamples:\n"
+        "  - {name: zz, process: sm_zz_llvv}\n  - {name: znunu, process: sm_znunu_jet}\n"
+        "selection: {preset: atlas_monoz}\n")
+    points = tmp_path / "darkscan-output" / "mg" / "samples"
+    for sample, source in (("zz", "delphes/zz_llnunu_500ev_ATLAS_slim.root"),
+                           ("znunu", "mg5/znunu_j/unweighted_events.lhe.gz")):
+        (points / sample / "nominal" / "events").mkdir(parents=True)
+        shutil.copy(DATA / source, points / sample / "nominal" / "events")
+    result = _invoke("histos", "features", str(tmp_path / "mg.yaml"))
+    assert result.exit_code == 0, result.output
+    columns, zz = read_feature_table(points / "zz" / "nominal" / "features.parquet")
+    assert len(columns["met"]) == 500 and zz.cross_section_pb == pytest.approx(0.2473, rel=1e-3)
+    columns, znunu = read_feature_table(points / "znunu" / "nominal" / "features.parquet")
+    assert len(columns["met"]) == 2000 and znunu.cross_section_pb == pytest.approx(45.8651, rel=1e-5)

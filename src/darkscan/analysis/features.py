@@ -326,17 +326,25 @@ def write_features(output: Path, events_chunks: Iterable[tuple[Any, Any]], *, cu
     return combined
 
 
+#: what a sample point's ``events/`` folder may hold: the embedded generator's shards, or the output of
+#: an external chain (MG5 LHE, HepMC3, Delphes ROOT) put there by hand or by ``gen shower -o``
+POINT_EVENT_FILES = ("shard-*.parquet", "*.lhe", "*.lhe.gz", "*.hepmc", "*.hepmc.gz", "*.hepmc3", "*.hepmc3.gz",
+                     "*.root")
+
+
 def point_inputs(directory: Path) -> list[Path]:
-    """The event-table shards of a sample point, in order."""
-    return sorted((directory / "events").glob("shard-*.parquet"))
+    """The event files of a sample point (``events/``), in name order."""
+    events = directory / "events"
+    return sorted({path for pattern in POINT_EVENT_FILES for path in events.glob(pattern)})
 
 
 def build_point_features(directory: Path, *, cuts: Sequence[Any], luminosity_fb: float,
-                         force: bool = False) -> str:
+                         force: bool = False, invisible_pdgids: Sequence[int] = ()) -> str:
     """``features.parquet`` of one sample point; returns ``"written"``, ``"up to date"`` or
     ``"no events"``. Skips the point when the stored input fingerprint (shard names, sizes,
     mtimes, selection, feature list) matches."""
-    from darkscan.analysis.events import read_event_table, read_event_table_metadata
+    from darkscan.analysis.events import read_event_table_metadata
+    from darkscan.analysis.sources import load_event_table
 
     inputs = point_inputs(directory)
     if not inputs:
@@ -350,8 +358,8 @@ def build_point_features(directory: Path, *, cuts: Sequence[Any], luminosity_fb:
             stored = None
         if stored == fingerprint:
             return "up to date"
-    write_features(output, (read_event_table(path) for path in inputs), cuts=cuts,
-                   luminosity_fb=luminosity_fb, fingerprint=fingerprint)
+    tables = (load_event_table(path, invisible_pdgids=invisible_pdgids) for path in inputs)
+    write_features(output, tables, cuts=cuts, luminosity_fb=luminosity_fb, fingerprint=fingerprint)
     return "written"
 
 
@@ -366,6 +374,7 @@ def build_study_features(study: Any, *, force: bool = False, progress: Any = Non
     ``progress`` has ``start(total)`` and ``advance(label, status)``; the default does nothing.
     """
     from darkscan.analysis.selection import study_cuts
+    from darkscan.registry import PROCESSES
 
     progress = progress or _NoProgress()
     cuts = study_cuts(study.selection.preset, study.selection.cuts)
@@ -373,7 +382,8 @@ def build_study_features(study: Any, *, force: bool = False, progress: Any = Non
     progress.start(len(plan))
     results: dict[str, str] = {}
     for point in plan:
-        status = build_point_features(point.directory, cuts=cuts, luminosity_fb=study.luminosity_fb, force=force)
+        status = build_point_features(point.directory, cuts=cuts, luminosity_fb=study.luminosity_fb, force=force,
+                                      invisible_pdgids=PROCESSES[point.process].invisible_pdgids)
         results[str(point.directory)] = status
         progress.advance(f"{point.sample}/{point.point_id}", status)
     return results

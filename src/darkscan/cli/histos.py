@@ -83,7 +83,8 @@ def features(
             if results[directory] != "no events":
                 out.print(str(Path(directory) / "features.parquet"), markup=False)
         if missing:
-            raise InputFileError(*(f"{d}/events: no event tables (shard-*.parquet); run `darkscan gen run` first"
+            raise InputFileError(*(f"{d}/events: no event files (shard-*.parquet, *.lhe[.gz], *.hepmc[.gz], "
+                                   "Delphes *.root); run `darkscan gen run`, or put MadGraph/Delphes output there"
                                    for d in missing))
         return
 
