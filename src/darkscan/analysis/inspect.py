@@ -87,6 +87,7 @@ def describe(path: str | os.PathLike[str]) -> str:
 
         with lhe.open(path) as handle:
             init = handle.init
+            sample_sigma, sample_error = handle.sample_cross_section()
             arrays = handle.read()
         lines.append(f"LHEF version {init.version or '?'}; beams {init.beams[0]} × {init.beams[1]} at "
                      f"{init.energies_gev[0]:g} + {init.energies_gev[1]:g} GeV; PDF sets {init.pdf_sets}; "
@@ -94,6 +95,8 @@ def describe(path: str | os.PathLike[str]) -> str:
         for process in init.processes:
             lines.append(f"  process {process.lprup}: σ = {process.xsec_pb:.6g} ± {process.error_pb:.3g} pb, "
                          f"max weight {process.xmax:.6g}")
+        if sample_sigma != init.cross_section_pb:
+            lines.append(f"  sample σ = {sample_sigma:.6g} ± {sample_error:.3g} pb (MG5 Integrated weight; used downstream)")
         if init.generators:
             lines.append("generators: " + ", ".join(f"{n} {v}".strip() for n, v in init.generators))
         weight_names = ak.fields(arrays.weights) if "weights" in ak.fields(arrays) else []
