@@ -24,18 +24,23 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import re
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from darkscan.errors import StudyError, did_you_mean
 
+if TYPE_CHECKING:
+    from darkscan.registry import Process
+
 __all__ = [
     "GENERATION_CUTS",
+    "generation_cut_problems",
     "SELECTION_PRESETS",
     "SamplePoint",
     "Study",
@@ -57,6 +62,30 @@ GENERATION_CUTS = {
     "drll": "minimum ΔR between leptons",
     "misset": "minimum MET from SM neutrinos only (no DM cut!)",
 }
+
+_NEUTRINOS = re.compile(r"(?<![\w~])(vl|ve|vm|vt)~?(?![\w~])")
+_JET = re.compile(r"(?<![\w~])j(?![\w~])")
+_JET_CUTS = ("ptj", "ptj1min", "xptj", "etaj")
+
+
+def generation_cut_problems(process: Process, cuts: Mapping[str, float]) -> Iterator[tuple[str, str]]:
+    """(cut, why) for generation cuts that would do nothing or remove every event for ``process``.
+
+    ``misset`` is the pT of the SM neutrinos of the matrix element: a process without them (every DM
+    signal, tt̄ with undecayed tops) has none, so ``misset > 0`` rejects every event. A jet cut on a
+    process with no jet in its final state (``p p > t t~``, dibosons) is ignored by MG5 and has
+    nothing to act on in the embedded generator either.
+    """
+    if cuts.get("misset", 0.0) > 0 and not any(_NEUTRINOS.search(line) for line in process.mg5_processes):
+        yield "misset", (f"{process.name}: misset = {cuts['misset']:g} GeV would reject every event: MG5's misset is "
+                         "the pT of the SM neutrinos of the matrix element and this process has none (dark matter "
+                         "is not counted); cut on the jet (ptj, xptj, ptj1min) or the leptons instead")
+    if not any(_JET.search(line.split(",")[0]) for line in process.mg5_processes):
+        for key in _JET_CUTS:
+            if key in cuts:
+                yield key, (f"{process.name}: {process.mg5_processes[0]!r} has no jet in its final state, so a {key} "
+                            "cut does nothing (MG5 ignores it); remove it")
+
 
 #: Selection presets (defined in :mod:`darkscan.analysis.selection`).
 SELECTION_PRESETS = ("none", "atlas_monojet", "atlas_monoz")
@@ -352,6 +381,8 @@ def _cross_check(study: Study) -> Iterator[tuple[str, str]]:
         for key in sample.generation_cuts:
             if key not in GENERATION_CUTS:
                 yield f"{where}.generation_cuts.{key}", f"unknown generation cut: {did_you_mean(key, GENERATION_CUTS)}"
+        for key, why in generation_cut_problems(process, sample.generation_cuts):
+            yield f"{where}.generation_cuts.{key}", why
         for scanned in _scan_points(sample):
             values = {**process.defaults(), **sample.parameters, **scanned}
             problems = [why for c in process.constraints if (why := c.check(values))]

@@ -69,20 +69,13 @@ def _is_loop_induced(process: Process) -> bool:
     return any("noborn=" in line for line in process.mg5_processes)
 
 
-_NEUTRINOS = re.compile(r"(?<![\w~])(vl|ve|vm|vt)~?(?![\w~])")
-
-
 def check_generation_cuts(process: Process, cuts: Mapping[str, float]) -> None:
-    """Refuse cuts MG5 would apply to nothing but that remove every event.
+    """Refuse cuts that MG5 would apply to nothing, or that remove every event (see
+    :func:`darkscan.study.generation_cut_problems`)."""
+    from darkscan.study import generation_cut_problems
 
-    ``misset`` is the pT of the SM neutrinos of the matrix element: a process without them (every
-    DM signal, tt̄ with undecayed tops) has zero of it, so any ``misset > 0`` rejects every event.
-    """
-    if cuts.get("misset", 0.0) > 0 and not any(_NEUTRINOS.search(line) for line in process.mg5_processes):
-        raise CardError(
-            f"{process.name}: generation cut misset = {cuts['misset']:g} GeV would reject every event: MG5's "
-            "misset is the pT of the SM neutrinos of the matrix element and this process has none (dark "
-            "matter is not counted); cut on the jet (ptj, xptj, ptj1min) or the leptons instead")
+    for _, why in generation_cut_problems(process, cuts):
+        raise CardError(f"generation cut {why}")
 
 
 def run_card_entries(point: SamplePoint, settings: MG5Settings) -> list[tuple[str, str]]:
