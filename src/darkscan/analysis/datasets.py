@@ -597,8 +597,8 @@ def _write_ceiling(group: h5py.Group, study: Study, inputs: TaskInputs) -> None:
     for m in np.flatnonzero(empty > 0.01):
         # The pool's empty cells are unsampled tails, not regions without background: the dataset
         # really separates there, but only because the background pool is too small.
-        warnings.warn(f"{study.name}/{_model_name(inputs.models[m])}: {empty[m]:.0%} of the signal falls in "
-                      "histogram cells where the background pool has no event, which separate perfectly "
+        warnings.warn(f"{inputs.task.name} ({inputs.task.histogram}), {_model_name(inputs.models[m])}: {empty[m]:.0%} "
+                      "of the signal falls in histogram cells where the background pool has no event, which separate perfectly "
                       f"(optimal AUC {auc[m, 0]:.3f} at S/√B = {values[0]:g}); generate more background events "
                       "or use coarser bins", UnsampledBackgroundWarning, stacklevel=2)
     for name, data in (("auc", auc), ("auc_llr", auc_llr), ("sum_p2_over_q", ratio), ("empty_background_fraction", empty)):
