@@ -129,21 +129,25 @@ def regenerate(recipe: Recipe, seed: int, n_events: int) -> tuple[object, object
     return objects, truth
 
 
-def compare(label: str, ours: dict[str, object], truth: dict[str, np.ndarray], delphes: dict[str, object]) -> None:
+def _lead(pt: object) -> np.ndarray:
     import awkward as ak
 
-    def lead(pt: object) -> np.ndarray:
-        return ak.to_numpy(ak.fill_none(ak.firsts(pt), np.nan))
+    return ak.to_numpy(ak.fill_none(ak.firsts(pt), np.nan))
 
-    d_met = ak.to_numpy(ak.firsts(delphes["MissingET.MET"]))
+
+def compare_rows(ours: dict[str, object], truth: dict[str, np.ndarray],
+                 delphes: dict[str, object]) -> list[tuple[str, float, float]]:
+    """(quantity, Delphes, fast) for the comparisons the embedded-generation issue asks for."""
+    import awkward as ak
+
+    d_met = np.asarray(ak.to_numpy(ak.fill_none(ak.firsts(delphes["MissingET.MET"]), np.nan)))
     o_met = np.asarray(ours["met"])
     d_nj = ak.to_numpy(ak.num(delphes["Jet.PT"]))
     o_nj = ak.to_numpy(ak.num(ours["jets"]))
-    d_lead, o_lead = lead(delphes["Jet.PT"]), lead(ours["jets"]["pt"])
+    d_lead, o_lead = _lead(delphes["Jet.PT"]), _lead(ours["jets"]["pt"])
     d_ne, o_ne = ak.to_numpy(ak.num(delphes["Electron.PT"])), ak.to_numpy(ak.num(ours["electrons"]))
     d_nm, o_nm = ak.to_numpy(ak.num(delphes["Muon.PT"])), ak.to_numpy(ak.num(ours["muons"]))
     d_nb, o_nb = ak.to_numpy(ak.sum(delphes["Jet.BTag"] & 1, axis=1)), ak.to_numpy(ak.sum(ours["jets"]["btag"], axis=1))
-    n = len(d_met)
     rows = [
         ("mean MET [GeV]", d_met.mean(), o_met.mean()),
         ("fraction MET > 150 GeV", (d_met > 150).mean(), (o_met > 150).mean()),
@@ -160,6 +164,20 @@ def compare(label: str, ours: dict[str, object], truth: dict[str, np.ndarray], d
                      o_nm.sum() / truth["n_mu"].sum()))
     rows += [("fraction with >= 1 electron", (d_ne > 0).mean(), (o_ne > 0).mean()),
              ("fraction with >= 1 muon", (d_nm > 0).mean(), (o_nm > 0).mean())]
+    return [(name, float(d), float(o)) for name, d, o in rows]
+
+
+def compare(label: str, ours: dict[str, object], truth: dict[str, np.ndarray], delphes: dict[str, object]) -> None:
+    import awkward as ak
+
+    rows = compare_rows(ours, truth, delphes)
+    d_met = np.asarray(ak.to_numpy(ak.fill_none(ak.firsts(delphes["MissingET.MET"]), np.nan)))
+    o_met = np.asarray(ours["met"])
+    d_nj, o_nj = ak.to_numpy(ak.num(delphes["Jet.PT"])), ak.to_numpy(ak.num(ours["jets"]))
+    d_ne, o_ne = ak.to_numpy(ak.num(delphes["Electron.PT"])), ak.to_numpy(ak.num(ours["electrons"]))
+    d_nm, o_nm = ak.to_numpy(ak.num(delphes["Muon.PT"])), ak.to_numpy(ak.num(ours["muons"]))
+    d_lead, o_lead = _lead(delphes["Jet.PT"]), _lead(ours["jets"]["pt"])
+    n = len(d_met)
     print(f"\n{label}: {n} events, real Delphes 3.5.1 ATLAS card vs darkscan fast detector (same Pythia events)")
     print(f"  {'quantity':<52s} {'Delphes':>10s} {'fast':>10s} {'fast/Delphes':>13s}")
     for name, d, o in rows:

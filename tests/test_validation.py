@@ -1,0 +1,60 @@
+"""The embedded generator against real programs (slow: full Pythia on 2 × 500 events, ~1 min).
+
+The criteria of the embedded-generation issue: σ(Z(νν)+jet) within 15 % of MadGraph LO at the same
+cut, and the fast detector within 5 % of real Delphes 3.5.1 on the same Pythia events for mean MET,
+leading-jet pT, jet multiplicity and the muon efficiency. The electron efficiency is held to 8 %: it
+varies by ±3 % with the detector seed on the ~400 electrons of the sample.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from shared import shared_data
+
+pytestmark = pytest.mark.slow
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import validate_embedded  # noqa: E402
+
+TOLERANCE = {
+    "mean MET [GeV]": 0.05,
+    "mean leading-jet pT [GeV]": 0.05,
+    "mean jet multiplicity": 0.05,
+    "muon efficiency (reco / true pT>10,|eta|<2.5)": 0.05,
+    "electron efficiency (reco / true pT>10,|eta|<2.5)": 0.08,
+}
+
+
+@pytest.mark.parametrize(("process", "cuts", "seed", "root_file"), [
+    ("sm_znunu_jet", {"ptj": 150.0}, 1001, "znunu_jet_500ev_ATLAS_slim.root"),
+    ("sm_zz_llvv", {}, 1003, "zz_llnunu_500ev_ATLAS_slim.root"),
+])
+def test_fast_detector_matches_real_delphes_on_the_same_events(process: str, cuts: dict, seed: int, root_file: str):
+    delphes = validate_embedded.read_delphes(shared_data() / "delphes" / root_file)
+    recipe = validate_embedded.recipe_for(process, {}, cuts)
+    ours, truth = validate_embedded.regenerate(recipe, seed, len(delphes))
+    rows = {name: (reference, fast) for name, reference, fast in validate_embedded.compare_rows(ours, truth, delphes)}
+    checked = 0
+    for name, tolerance in TOLERANCE.items():
+        if name in rows:
+            reference, fast = rows[name]
+            assert fast == pytest.approx(reference, rel=tolerance), name
+            checked += 1
+    assert checked >= 3
+
+
+def test_z_nunu_jet_cross_section_within_15_percent_of_madgraph():
+    from darkscan.gen.pythia import PythiaRun, recipe_for
+    from darkscan.gen.shower import lhe_cross_section
+
+    mg_sigma, _ = lhe_cross_section(shared_data() / "mg5" / "znunu_j" / "unweighted_events.lhe.gz")
+    run = PythiaRun(recipe_for("sm_znunu_jet", {}, {"ptj": 130.0}), sqrt_s_gev=13000.0, preset="fast", seed=4242,
+                    extra_settings=("PartonLevel:all = off", "HadronLevel:all = off"))
+    for _ in range(10):
+        run.pythia.nextBatch(1000, "skip")
+    sigma, _ = run.cross_section_pb()
+    # LO scale choice: Pythia's default scales give 1.14, μR² = μF² = ŝ gives 1.01
+    assert sigma / mg_sigma == pytest.approx(1.0, abs=0.15)
