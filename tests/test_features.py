@@ -214,7 +214,7 @@ _events = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, derandomize=True)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(events=_events, angle=st.floats(-3.0, 3.0))
 def test_features_are_invariant_under_a_global_rotation(events: list[dict], angle: float) -> None:
     table = _table(events)
@@ -231,9 +231,11 @@ def test_features_are_invariant_under_a_global_rotation(events: list[dict], angl
     # m_T2 is a minimum over MET splits: giving all MET to one lepton bounds it from above
     two = np.flatnonzero(before["n_leptons"] >= 2)
     for k in two:
-        leptons = sorted([(p, f, M_LEPTON[11]) for p, _, f, _ in events[k]["electrons"]]
-                         + [(p, f, M_LEPTON[13]) for p, _, f, _ in events[k]["muons"]], reverse=True)[:2]
-        (p1, f1, m1), (p2, f2, m2) = leptons
+        ranked = sorted([(p, f, M_LEPTON[11]) for p, _, f, _ in events[k]["electrons"]]
+                        + [(p, f, M_LEPTON[13]) for p, _, f, _ in events[k]["muons"]], reverse=True)
+        if len(ranked) > 2 and ranked[1][0] == ranked[2][0]:
+            continue  # equal pT: which lepton is "second" is a convention the bound cannot know
+        (p1, f1, m1), (p2, f2, m2) = ranked[:2]
         l1, l2 = np.array([p1 * math.cos(f1), p1 * math.sin(f1)]), np.array([p2 * math.cos(f2), p2 * math.sin(f2)])
         miss = events[k]["met"] * np.array([math.cos(events[k]["met_phi"]), math.sin(events[k]["met_phi"])])
         bound = min(max(_mt(l1, miss, m1), m2), max(m1, _mt(l2, miss, m2)))
