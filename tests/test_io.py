@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -20,9 +19,8 @@ def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path: Path):
 
 
 def test_atomic_files_get_the_permissions_of_a_plain_open(tmp_path: Path):
-    umask = os.umask(0o022)
-    try:
-        write_text_atomic(tmp_path / "shared.txt", "x")
-    finally:
-        os.umask(umask)
-    assert stat.S_IMODE((tmp_path / "shared.txt").stat().st_mode) == 0o644
+    write_text_atomic(tmp_path / "atomic.txt", "x")
+    (tmp_path / "plain.txt").write_text("x")
+    mode = stat.S_IMODE((tmp_path / "atomic.txt").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.txt").stat().st_mode)
+    assert mode & stat.S_IRGRP  # not mkstemp's private 0600 (under the usual umasks 022/002)
