@@ -21,15 +21,11 @@ import math
 import os
 import sys
 import time
-from pathlib import Path
+
+from _shared_data import shared_data
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-
-
-def _data_dir() -> Path:
-    here = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return here if here.is_dir() else Path("/work/shared/data")
 
 
 def _loop_features(table, n: int) -> float:  # type: ignore[no-untyped-def]
@@ -62,7 +58,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    path = _data_dir() / "delphes" / "zz_llnunu_500ev_ATLAS_slim.root"
+    path = shared_data() / "delphes" / "zz_llnunu_500ev_ATLAS_slim.root"
     if not path.exists():
         sys.exit(f"reference file {path} is missing")
     start = time.perf_counter()

@@ -24,7 +24,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from darkscan.analysis.histograms import bin_pool, binning_from_histogram, cell_space, sample_histograms, sample_mixture
+from darkscan.analysis.histograms import (
+    bin_pool,
+    binning_from_histogram,
+    cell_space,
+    sample_histograms,
+    sample_mixture,
+)
 from darkscan.study import Histogram
 
 B = 50_000

@@ -18,12 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _shared_data import shared_data
+
 SOURCE = "mg5/znunu_j/unweighted_events.lhe.gz"
-
-
-def _data_dir() -> Path:
-    here = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return here if here.is_dir() else Path("/work/shared/data")
 
 
 def _replicate(source: Path, n_events: int) -> bytes:
@@ -57,7 +54,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    source = _data_dir() / SOURCE
+    source = shared_data() / SOURCE
     if not source.exists():
         sys.exit(f"reference file {source} is missing")
     with tempfile.TemporaryDirectory() as tmp:

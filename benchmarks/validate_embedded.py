@@ -19,19 +19,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _shared_data import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from darkscan.gen.detector import FastDetector, ParticleArrays  # noqa: E402
 from darkscan.gen.pythia import PythiaRun, Recipe, recipe_for  # noqa: E402
-
-
-def shared_data() -> Path:
-    for candidate in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("shared/data not found beside the repository nor at /work/shared/data")
 
 
 def sigma_check(n_events: int) -> None:
