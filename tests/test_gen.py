@@ -347,3 +347,25 @@ def test_shards_from_a_changed_study_are_not_silently_reused(tmp_path: Path) -> 
                           .replace("preset: fast", "preset: full"))
     with pytest.raises(StudyError, match="different configuration — preset 'fast'"):
         run_study(load_study(study_file))
+
+
+def test_changed_generation_cuts_or_detector_file_make_finished_shards_stale(tmp_path: Path) -> None:
+    import shutil
+
+    from darkscan.gen.detector import default_params_path
+    from darkscan.gen.embedded import run_study
+    from darkscan.study import load_study
+
+    small = STUDY.format(seed=1, workers=1).replace("n_events: 300", "n_events: 60")
+    study_file = tmp_path / "study.yaml"
+    study_file.write_text(small)
+    run_study(load_study(study_file))
+    study_file.write_text(small.replace("ptj: 150", "ptj: 200"))
+    with pytest.raises(StudyError, match="different configuration — generation_cuts"):
+        run_study(load_study(study_file))
+    detector = tmp_path / "detector.yaml"
+    shutil.copy(default_params_path(), detector)
+    detector.write_text(detector.read_text() + "\n# a tuned copy\n")
+    study_file.write_text(small + "detector: {params: detector.yaml}\n")
+    with pytest.raises(StudyError, match="detector_params_sha256"):
+        run_study(load_study(study_file))

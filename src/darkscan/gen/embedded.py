@@ -139,6 +139,7 @@ def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) ->
         seed=seed, parameters=dict(task.parameters), generator_settings=list(run.settings),
         extra={
             "process": task.process, "point_id": task.point_id, "point_seed": task.point_seed,
+            "generation_cuts": dict(task.generation_cuts),
             "shard": task.shard, "first_event": task.first_event, "preset": task.preset,
             "generator": "pythia8mc", "filter": recipe.event_filter,
             "filter_efficiency": run.filter_efficiency if recipe.event_filter else 1.0,
@@ -200,8 +201,13 @@ def _stale(task: ShardTask) -> list[str]:
     from darkscan.analysis.events import read_event_table_metadata
     from darkscan.gen.pythia import shard_seed
 
+    from darkscan.gen.detector import load_detector_params
+    from darkscan.io import sha256_file
+
     meta = read_event_table_metadata(task.output)
-    expected = {"process": task.process, "preset": task.preset, "first_event": task.first_event}
+    expected = {"process": task.process, "preset": task.preset, "first_event": task.first_event,
+                "generation_cuts": dict(task.generation_cuts),
+                "detector_params_sha256": sha256_file(load_detector_params(task.detector_params).path)}
     found = {key: meta.extra.get(key) for key in expected}
     differs = [f"{k} {found[k]!r} (study says {v!r})" for k, v in expected.items() if found[k] != v]
     if meta.seed != shard_seed(task.point_seed, task.shard):
