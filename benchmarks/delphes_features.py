@@ -49,7 +49,7 @@ def _loop_features(table, n: int) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     import awkward as ak
 
-    from darkscan.analysis import delphes
+    from darkscan.readers import delphes
     from darkscan.analysis.features import compute_features
     from darkscan.analysis.selection import PRESETS, apply
 

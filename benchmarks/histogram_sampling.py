@@ -3,7 +3,7 @@
 Three ways to make 28×28 leading-jet (pT, η) images of B = 50 000 background events on average:
 
 - naive: per histogram draw n ~ Poisson(B) event indices from the pool, then ``np.histogram2d``;
-- ours: :func:`darkscan.analysis.histograms.sample_histograms` (per-cell Poisson(B·p_i), float32 images);
+- ours: :func:`darkscan.datasets.histograms.sample_histograms` (per-cell Poisson(B·p_i), float32 images);
 - bare: ``rng.poisson(lam_vector, size=(n, 784))`` alone, the cost of the random variates themselves.
 
 Goals (issue 6): ours ≥ 100× faster than naive, and within 1.5× of bare.
@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from darkscan.analysis.histograms import (
+from darkscan.datasets.histograms import (
     bin_pool,
     binning_from_histogram,
     cell_space,

@@ -46,7 +46,7 @@ def main() -> None:
     import awkward as ak
     import pylhe
 
-    from darkscan.analysis import lhe
+    from darkscan.readers import lhe
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)

@@ -10,7 +10,7 @@ import pytest
 import vector
 from shared import SHARED_DATA, SKIP_REASON
 
-from darkscan.analysis.events import empty_event_table
+from darkscan.readers.events import empty_event_table
 from darkscan.analysis.features import FEATURES, MZ_GEV, compute_features
 
 DATA = SHARED_DATA / "delphes"
@@ -41,7 +41,7 @@ def _table(events: list[dict]) -> ak.Array:
 def delphes_tables() -> list[ak.Array]:
     if not DATA.is_dir():
         pytest.skip(f"reference data not found at {DATA}")
-    from darkscan.analysis import delphes
+    from darkscan.readers import delphes
 
     return [delphes.event_table(DATA / name)[0] for name in ("znunu_jet_500ev_ATLAS_slim.root", "zz_llnunu_500ev_ATLAS_slim.root")]
 

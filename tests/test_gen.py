@@ -178,7 +178,7 @@ def _run(tmp_path: Path, name: str, seed: int = 3, workers: int = 1) -> Path:
 
 
 def _tables(events_dir: Path) -> list[tuple[object, object]]:
-    from darkscan.analysis.events import read_event_table
+    from darkscan.readers.events import read_event_table
 
     return [read_event_table(p) for p in sorted(events_dir.glob("shard-*.parquet"))]
 
@@ -248,7 +248,7 @@ def test_lhe_cross_section_from_init_block() -> None:
 def test_shower_writes_event_table(tmp_path: Path) -> None:
     import awkward as ak
 
-    from darkscan.analysis.events import read_event_table
+    from darkscan.readers.events import read_event_table
     from darkscan.gen.shower import shower_lhe
 
     lhe = shared_data() / "mg5" / "znunu_j" / "unweighted_events.lhe.gz"

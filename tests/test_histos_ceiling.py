@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from darkscan.analysis.ceiling import counting_auc, likelihood_ratio, optimal_auc
+from darkscan.datasets.ceiling import counting_auc, likelihood_ratio, optimal_auc
 
 
 def _monte_carlo_auc(p: np.ndarray, q: np.ndarray, z: float, background: float, n: int, seed: int) -> float:
@@ -83,7 +83,8 @@ def test_empty_background_cells() -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    from darkscan.analysis import ceiling, histograms, luminosity
+    from darkscan.analysis import luminosity
+    from darkscan.datasets import ceiling, histograms
 
     for module in (ceiling, histograms, luminosity):
         result = doctest.testmod(module)

@@ -14,22 +14,22 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from darkscan.analysis import datasets as datasets_module
-from darkscan.analysis.ceiling import counting_auc
-from darkscan.analysis.datasets import (
+from darkscan.datasets import build as datasets_module
+from darkscan.datasets.ceiling import counting_auc
+from darkscan.datasets.build import (
     UnsampledBackgroundWarning,
     build_datasets,
     load_task_inputs,
     sample_rates,
 )
-from darkscan.analysis.events import EventTableMetadata, write_feature_table
-from darkscan.analysis.histograms import SmallPoolWarning
+from darkscan.readers.events import EventTableMetadata, write_feature_table
+from darkscan.datasets.histograms import SmallPoolWarning
 from darkscan.analysis.luminosity import luminosity_view
 from darkscan.errors import InputFileError, StudyError
 from darkscan.study import Study, parse_study
 
 # The toy pools (4000 events) leave the hard signal tail without background: expected, tested below.
-pytestmark = pytest.mark.filterwarnings("ignore::darkscan.analysis.datasets.UnsampledBackgroundWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::darkscan.datasets.build.UnsampledBackgroundWarning")
 
 # Toy physics: MET and leading-jet pT spectra falling exponentially, harder for the signal; jet η
 # Gaussian, more central for the signal. Cross sections in pb, efficiencies from a MET > 200 cut.
@@ -331,7 +331,7 @@ def test_stored_ceiling_matches_the_likelihood_ratio_on_the_dataset(built: tuple
     """The LLR classifier built from the stored shapes reaches the stored ceiling on the stored histograms."""
     from sklearn.metrics import roc_auc_score
 
-    from darkscan.analysis.ceiling import likelihood_ratio
+    from darkscan.datasets.ceiling import likelihood_ratio
 
     _, paths = built
     with h5py.File(paths[0]) as h5:
@@ -352,7 +352,7 @@ def test_full_size_image_dataset(tmp_path: Path) -> None:
     matches the likelihood-ratio AUC on the stored histograms to ±0.01."""
     from sklearn.metrics import roc_auc_score
 
-    from darkscan.analysis.ceiling import likelihood_ratio
+    from darkscan.datasets.ceiling import likelihood_ratio
 
     data = _study_data(background_events=50_000, n_histograms=20_000, s_over_sqrt_b=[1, 2])
     data["histograms"][0]["axes"][0]["bins"] = 28

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from darkscan.analysis.histograms import (
+from darkscan.datasets.histograms import (
     NegativeWeightWarning,
     SmallPoolWarning,
     bin_pool,

@@ -41,8 +41,8 @@ def _invoke(*args: str):  # type: ignore[no-untyped-def]
 
 
 def _write_shards(directory: Path, root_file: Path, sigmas: tuple[float, float], trials: tuple[int, int]) -> None:
-    from darkscan.analysis import delphes
-    from darkscan.analysis.events import write_event_table
+    from darkscan.readers import delphes
+    from darkscan.readers.events import write_event_table
 
     table, metadata = delphes.event_table(root_file)
     half = len(table) // 2
@@ -61,7 +61,7 @@ def study_dir(tmp_path: Path) -> Path:
 
 
 def test_features_for_a_study_are_written_resumed_and_rebuilt(study_dir: Path) -> None:
-    from darkscan.analysis.events import read_feature_table
+    from darkscan.readers.events import read_feature_table
     from darkscan.analysis.selection import PRESETS, Cut, apply
 
     result = _invoke("histos", "features", str(study_dir / "study.yaml"))
@@ -95,7 +95,7 @@ def test_features_for_a_study_are_written_resumed_and_rebuilt(study_dir: Path) -
      "delphes/zz_llnunu_500ev_ATLAS_slim.root"],
 )
 def test_features_of_a_single_file(tmp_path: Path, source: str) -> None:
-    from darkscan.analysis.events import read_feature_table
+    from darkscan.readers.events import read_feature_table
 
     path = tmp_path / Path(source).name
     shutil.copy(DATA / source, path)
@@ -109,7 +109,7 @@ def test_features_of_a_single_file(tmp_path: Path, source: str) -> None:
 
 
 def test_single_lhe_file_uses_declared_invisibles(tmp_path: Path) -> None:
-    from darkscan.analysis.events import read_feature_table
+    from darkscan.readers.events import read_feature_table
 
     path = tmp_path / "n1.lhe.gz"
     shutil.copy(DATA / "mg5" / "mssm_n1n1j" / "unweighted_events.lhe.gz", path)
@@ -190,7 +190,7 @@ def test_a_feature_table_is_not_an_event_table(study_dir: Path) -> None:
 
 
 def test_cross_section_override_for_a_delphes_file(tmp_path: Path) -> None:
-    from darkscan.analysis.events import read_feature_table
+    from darkscan.readers.events import read_feature_table
 
     path = tmp_path / "zz.root"
     shutil.copy(DATA / "delphes" / "zz_llnunu_500ev_ATLAS_slim.root", path)
@@ -202,7 +202,7 @@ def test_cross_section_override_for_a_delphes_file(tmp_path: Path) -> None:
 
 
 def test_a_madgraph_study_reads_delphes_and_lhe_output_from_the_point_folders(tmp_path: Path) -> None:
-    from darkscan.analysis.events import read_feature_table
+    from darkscan.readers.events import read_feature_table
 
     (tmp_path / "mg.yaml").write_text(
         "name: mg\ngenerator: {backend: madgraph}\nsamples:\n"

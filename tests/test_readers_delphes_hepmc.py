@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from shared import SHARED_DATA, SKIP_REASON
 
-from darkscan.analysis import delphes, hepmc
-from darkscan.analysis.events import (
+from darkscan.readers import delphes, hepmc
+from darkscan.readers.events import (
     EVENT_FIELDS,
     OBJECT_FIELDS,
     read_event_table,

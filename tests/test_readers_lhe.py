@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from shared import SHARED_DATA, SKIP_REASON
 
-from darkscan.analysis import lhe
+from darkscan.readers import lhe
 from darkscan.errors import InputFileError
 
 FIXTURES = Path(__file__).parent / "data" / "readers"

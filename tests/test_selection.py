@@ -76,7 +76,7 @@ def test_cutflow_yield_formula() -> None:
 def test_monojet_cutflow_on_delphes_znunu_matches_plain_numpy() -> None:
     import awkward as ak
 
-    from darkscan.analysis import delphes
+    from darkscan.readers import delphes
     from darkscan.analysis.features import compute_features
 
     table, metadata = delphes.event_table(DATA / "znunu_jet_500ev_ATLAS_slim.root")

@@ -8,8 +8,9 @@ Map of the package (one line per module):
 - ``darkscan.io``         atomic writes and content hashes shared by every stage
 - ``darkscan.cards``      Jinja templates for MadGraph5, Pythia 8, Delphes and SLHA cards
 - ``darkscan.gen``        embedded Pythia 8 recipes, the fast detector, sharded runs, LHE showering
-- ``darkscan.analysis``   readers (LHE, HepMC3, Delphes ROOT), event tables, features, selections,
-                          histogram datasets at fixed S/√B and their optimal-AUC ceiling
+- ``darkscan.readers``    LHE, HepMC3 and Delphes ROOT readers → one event-table schema
+- ``darkscan.analysis``   kinematic features, selections and cut flows, the luminosity view
+- ``darkscan.datasets``   histogram datasets at fixed S/√B and their optimal-AUC ceiling
 - ``darkscan.ml``         Keras classifiers and regressors (not built yet)
 - ``darkscan.cli``        the ``darkscan`` command (typer)
 """

@@ -3,7 +3,7 @@
 :data:`FEATURES` is the one vocabulary of feature names: the study file's selections and histogram
 axes are validated against it, and the feature table has exactly these columns.
 :func:`compute_features` computes all of them from an event table (the schema of
-:mod:`darkscan.analysis.events`), columnar: numpy on the flat object arrays plus awkward for the
+:mod:`darkscan.readers.events`), columnar: numpy on the flat object arrays plus awkward for the
 jagged bits, no Python loop over events.
 
 Conventions:
@@ -302,7 +302,7 @@ def write_features(output: Path, events_chunks: Iterable[tuple[Any, Any]], *, cu
 
     import numpy as np
 
-    from darkscan.analysis.events import write_feature_table
+    from darkscan.readers.events import write_feature_table
     from darkscan.analysis.selection import cutflow
 
     columns: dict[str, list[Any]] = {}
@@ -343,8 +343,8 @@ def build_point_features(directory: Path, *, cuts: Sequence[Any], luminosity_fb:
     """``features.parquet`` of one sample point; returns ``"written"``, ``"up to date"`` or
     ``"no events"``. Skips the point when the stored input fingerprint (shard names, sizes,
     mtimes, selection, feature list) matches."""
-    from darkscan.analysis.events import read_event_table_metadata
-    from darkscan.analysis.sources import load_event_table
+    from darkscan.readers.events import read_event_table_metadata
+    from darkscan.readers.sources import load_event_table
 
     inputs = point_inputs(directory)
     if not inputs:
@@ -393,7 +393,7 @@ def build_file_features(path: Path, output: Path | None = None, *, cuts: Sequenc
                         luminosity_fb: float = 139.0, invisible_pdgids: Iterable[int] = (),
                         cross_section_pb: float | None = None) -> tuple[Path, Any]:
     """Feature table of a single event file (event table, LHE, HepMC3, Delphes ROOT)."""
-    from darkscan.analysis.sources import load_event_table
+    from darkscan.readers.sources import load_event_table
 
     path = Path(path)
     events, metadata = load_event_table(path, invisible_pdgids=invisible_pdgids, cross_section_pb=cross_section_pb)

@@ -91,7 +91,7 @@ def features(
     from darkscan.analysis.features import build_file_features
     from darkscan.analysis.selection import format_cutflow, study_cuts
 
-    from darkscan.analysis.sources import default_invisible_pdgids
+    from darkscan.readers.sources import default_invisible_pdgids
 
     cuts = study_cuts(preset)
     if not invisible:
@@ -111,7 +111,7 @@ def inspect(
     file: Path = typer.Argument(..., help="Event table / feature table (.parquet), .lhe[.gz], .hepmc[.gz], Delphes .root."),
 ) -> None:
     """What is in FILE: format, events, cross section, fields/branches, summaries of a few distributions."""
-    from darkscan.analysis.inspect import describe
+    from darkscan.readers.inspect import describe
     from darkscan.cli._console import out
 
     out.print(describe(file), markup=False)

@@ -33,7 +33,7 @@ def build(
         TimeRemainingColumn,
     )
 
-    from darkscan.analysis.datasets import build_datasets
+    from darkscan.datasets.build import build_datasets
     from darkscan.cli._console import err, out
     from darkscan.study import load_study
 
@@ -58,7 +58,7 @@ def lumi(
     from rich.markup import escape
     from rich.table import Table
 
-    from darkscan.analysis.datasets import sample_rates
+    from darkscan.datasets.build import sample_rates
     from darkscan.analysis.luminosity import luminosity_view
     from darkscan.cli._console import err, out
     from darkscan.study import load_study

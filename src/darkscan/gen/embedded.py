@@ -111,7 +111,7 @@ def build_event_table(detector: Any, particles: Any, weights: np.ndarray, first_
 
 def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Generate and write one shard; returns a summary (σ, trials, warnings)."""
-    from darkscan.analysis.events import EventTableMetadata, write_event_table
+    from darkscan.readers.events import EventTableMetadata, write_event_table
     from darkscan.gen.detector import FastDetector, load_detector_params
     from darkscan.gen.pythia import PythiaRun, recipe_for, shard_seed
     from darkscan.io import sha256_file
@@ -155,7 +155,7 @@ def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) ->
 
 def combined_cross_section(paths: list[Path]) -> tuple[float, float, int]:
     """Σ σ_i·n_i / Σ n_i over shards (n = trials), its error, and the total trials."""
-    from darkscan.analysis.events import read_event_table_metadata
+    from darkscan.readers.events import read_event_table_metadata
 
     metas = [read_event_table_metadata(p) for p in paths]
     trials = np.array([max(m.n_trials, 1) for m in metas], dtype=float)
@@ -198,7 +198,7 @@ def _tasks(study: Any, points: list[Any]) -> Iterator[ShardTask]:
 
 def _stale(task: ShardTask) -> list[str]:
     """Why a finished shard on disk does not belong to this task (the study changed), if it doesn't."""
-    from darkscan.analysis.events import read_event_table_metadata
+    from darkscan.readers.events import read_event_table_metadata
     from darkscan.gen.pythia import shard_seed
 
     from darkscan.gen.detector import load_detector_params

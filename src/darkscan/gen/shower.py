@@ -23,11 +23,11 @@ __all__ = ["lhe_cross_section", "shower_lhe"]
 
 
 def lhe_cross_section(path: str | Path) -> tuple[float, float]:
-    """σ and its error (pb) of an LHE sample (:meth:`darkscan.analysis.lhe.LHEFile.sample_cross_section`).
+    """σ and its error (pb) of an LHE sample (:meth:`darkscan.readers.lhe.LHEFile.sample_cross_section`).
 
     Opening the file also validates its ``<init>`` block before Pythia sees it.
     """
-    from darkscan.analysis.lhe import LHEFile
+    from darkscan.readers.lhe import LHEFile
 
     path = Path(path)
     if not path.is_file():
@@ -53,7 +53,7 @@ def shower_lhe(lhe: str | Path, output: str | Path, *, preset: str = "fast", see
     """Shower ``lhe`` through Pythia 8 and the fast detector into the event table ``output``."""
     import awkward as ak
 
-    from darkscan.analysis.events import EventTableMetadata, write_event_table
+    from darkscan.readers.events import EventTableMetadata, write_event_table
     from darkscan.gen.detector import FastDetector, load_detector_params
     from darkscan.gen.embedded import BATCH_EVENTS, build_event_table
     from darkscan.gen.pythia import _QUIET, base_settings, weights_of

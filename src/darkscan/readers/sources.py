@@ -49,7 +49,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
 def load_event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int] = (),
                      sample: str | None = None, cross_section_pb: float | None = None) -> tuple[Any, Any]:
-    """(event table, :class:`~darkscan.analysis.events.EventTableMetadata`) from any supported file.
+    """(event table, :class:`~darkscan.readers.events.EventTableMetadata`) from any supported file.
 
     ``cross_section_pb`` replaces the file's own σ (needed for Delphes files made from LHE input,
     whose ``Event.CrossSection`` is 0).
@@ -75,7 +75,7 @@ def _load(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int], samp
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        from darkscan.analysis.events import OBJECT_FIELDS, read_event_table, read_event_table_metadata
+        from darkscan.readers.events import OBJECT_FIELDS, read_event_table, read_event_table_metadata
 
         read_event_table_metadata(path)  # names the file if it is not a darkscan table
         missing = [f for f in OBJECT_FIELDS if f not in pq.read_schema(path).names]
@@ -84,14 +84,14 @@ def _load(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int], samp
                                  "a feature table cannot be read as events")
         return read_event_table(path)
     if fmt == "lhe":
-        from darkscan.analysis import lhe
+        from darkscan.readers import lhe
 
         return lhe.event_table(path, invisible_pdgids=invisible_pdgids, sample=sample)
     if fmt == "hepmc":
-        from darkscan.analysis import hepmc
+        from darkscan.readers import hepmc
 
         return hepmc.event_table(path, invisible_pdgids=invisible_pdgids, sample=sample)
-    from darkscan.analysis import delphes
+    from darkscan.readers import delphes
 
     return delphes.event_table(path, invisible_pdgids=invisible_pdgids, sample=sample, cross_section_pb=cross_section_pb)
 

@@ -1,6 +1,6 @@
 """Binning and fast, exact histogram sampling in bin space.
 
-The histogram datasets (:mod:`darkscan.analysis.datasets`) hold many histograms, each filled with a
+The histogram datasets (:mod:`darkscan.datasets.build`) hold many histograms, each filled with a
 Poisson-fluctuated number of events drawn from a finite *pool* of simulated events. Drawing the
 events one by one (B = 50 000 indices per histogram, then ``np.histogram2d``) is slow. It is also
 unnecessary: if the pool's normalised binned distribution is ``p`` (over *cells*, see below), a

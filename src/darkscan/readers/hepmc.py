@@ -11,8 +11,8 @@ module checks every event against its ``E`` line (particle count) and the end-of
 and raises :class:`~darkscan.errors.InputFileError` naming the file and event instead.
 
 Sibling readers with the same verbs (``open``, ``iterate``, ``read``, ``event_table``) and keywords
-(``step_size``, ``filter_name``): :mod:`darkscan.analysis.lhe` (Les Houches events) and
-:mod:`darkscan.analysis.delphes` (Delphes ROOT).
+(``step_size``, ``filter_name``): :mod:`darkscan.readers.lhe` (Les Houches events) and
+:mod:`darkscan.readers.delphes` (Delphes ROOT).
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def _assemble(columns: dict[str, list[Any]], counts: list[int], numbers: list[in
 def open(path: str | os.PathLike[str]) -> HepMCFile:  # noqa: A001 (uproot-style verb)
     """Open a HepMC3 ASCII file (plain or gzip) and index its events.
 
-    See also :func:`darkscan.analysis.lhe.open`, :func:`darkscan.analysis.delphes.open`.
+    See also :func:`darkscan.readers.lhe.open`, :func:`darkscan.readers.delphes.open`.
     """
     return HepMCFile(path)
 
@@ -205,7 +205,7 @@ def iterate(path: str | os.PathLike[str], *, step_size: int = 10_000,
     """Events of a HepMC3 file in chunks of ``step_size``; ``filter_name``: glob(s) over
     ``event_number``, ``weights``, ``cross_section_pb``, ``cross_section_error_pb``, ``particles``.
 
-    See also :func:`darkscan.analysis.lhe.iterate`, :func:`darkscan.analysis.delphes.iterate`.
+    See also :func:`darkscan.readers.lhe.iterate`, :func:`darkscan.readers.delphes.iterate`.
     """
     yield from HepMCFile(path).iterate(step_size=step_size, filter_name=filter_name)
 
@@ -213,7 +213,7 @@ def iterate(path: str | os.PathLike[str], *, step_size: int = 10_000,
 def read(path: str | os.PathLike[str], *, filter_name: str | Sequence[str] | None = None) -> Any:
     """All events of a HepMC3 file as one awkward array.
 
-    See also :func:`darkscan.analysis.lhe.read`, :func:`darkscan.analysis.delphes.read`.
+    See also :func:`darkscan.readers.lhe.read`, :func:`darkscan.readers.delphes.read`.
     """
     return HepMCFile(path).read(filter_name=filter_name)
 
@@ -289,17 +289,17 @@ def particle_table(particles: Any, weight: Any, *, invisible_pdgids: Iterable[in
 
 def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int] = (), sample: str | None = None,
                 step_size: int = 10_000) -> tuple[Any, Any]:
-    """Particle-level event table (schema of :mod:`darkscan.analysis.events`) and its metadata.
+    """Particle-level event table (schema of :mod:`darkscan.readers.events`) and its metadata.
 
     ``weight`` is the first (nominal) event weight; σ is the last event's ``GenCrossSection``
     (Pythia's running estimate, final after the last event).
 
-    See also :func:`darkscan.analysis.lhe.event_table`, :func:`darkscan.analysis.delphes.event_table`.
+    See also :func:`darkscan.readers.lhe.event_table`, :func:`darkscan.readers.delphes.event_table`.
     """
     import awkward as ak
     import numpy as np
 
-    from darkscan.analysis.events import EventTableMetadata, concatenate_event_chunks
+    from darkscan.readers.events import EventTableMetadata, concatenate_event_chunks
 
     hepmc = HepMCFile(path)
     chunks, sigma, sigma_err = [], np.nan, 0.0

@@ -9,11 +9,11 @@ asked for by name.
 :func:`read`/:func:`iterate` return uproot's arrays (one field per leaf, dotted names);
 :func:`collections` groups them into per-collection records with vector behaviours
 (``Momentum4D`` from pt, eta, phi, mass); :func:`event_table` makes the detector-level event table
-of :mod:`darkscan.analysis.events`.
+of :mod:`darkscan.readers.events`.
 
 Sibling readers with the same verbs (``open``, ``iterate``, ``read``, ``event_table``) and keywords
-(``step_size``, ``filter_name``): :mod:`darkscan.analysis.lhe` (Les Houches events) and
-:mod:`darkscan.analysis.hepmc` (HepMC3 ASCII).
+(``step_size``, ``filter_name``): :mod:`darkscan.readers.lhe` (Les Houches events) and
+:mod:`darkscan.readers.hepmc` (HepMC3 ASCII).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class DelphesFile:
 def open(path: str | os.PathLike[str]) -> DelphesFile:  # noqa: A001 (uproot-style verb)
     """Open a Delphes ROOT file and check that it is one.
 
-    See also :func:`darkscan.analysis.lhe.open`, :func:`darkscan.analysis.hepmc.open`.
+    See also :func:`darkscan.readers.lhe.open`, :func:`darkscan.readers.hepmc.open`.
     """
     return DelphesFile(path)
 
@@ -154,7 +154,7 @@ def iterate(path: str | os.PathLike[str], *, step_size: int = 100_000,
             filter_name: str | Sequence[str] | None = None) -> Iterator[Any]:
     """Events of a Delphes file in chunks of ``step_size``; ``filter_name``: glob(s) over leaf names.
 
-    See also :func:`darkscan.analysis.lhe.iterate`, :func:`darkscan.analysis.hepmc.iterate`.
+    See also :func:`darkscan.readers.lhe.iterate`, :func:`darkscan.readers.hepmc.iterate`.
     """
     with DelphesFile(path) as delphes:
         yield from delphes.iterate(step_size=step_size, filter_name=filter_name)
@@ -164,7 +164,7 @@ def read(path: str | os.PathLike[str], *, filter_name: str | Sequence[str] | Non
          entry_stop: int | None = None) -> Any:
     """All events of a Delphes file (uproot arrays, one field per leaf).
 
-    See also :func:`darkscan.analysis.lhe.read`, :func:`darkscan.analysis.hepmc.read`.
+    See also :func:`darkscan.readers.lhe.read`, :func:`darkscan.readers.hepmc.read`.
     """
     with DelphesFile(path) as delphes:
         return delphes.read(filter_name=filter_name, entry_stop=entry_stop)
@@ -257,17 +257,17 @@ def table_from_arrays(arrays: Any, *, invisible_pdgids: Iterable[int] = ()) -> A
 
 def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int] = (), sample: str | None = None,
                 step_size: int = 100_000, cross_section_pb: float | None = None) -> tuple[Any, Any]:
-    """Detector-level event table (schema of :mod:`darkscan.analysis.events`) and its metadata.
+    """Detector-level event table (schema of :mod:`darkscan.readers.events`) and its metadata.
 
     σ is the last event's ``Event.CrossSection`` (Pythia's running estimate, final after the last
     event) unless ``cross_section_pb`` is given; a file without a positive σ needs it.
 
-    See also :func:`darkscan.analysis.lhe.event_table`, :func:`darkscan.analysis.hepmc.event_table`.
+    See also :func:`darkscan.readers.lhe.event_table`, :func:`darkscan.readers.hepmc.event_table`.
     """
     import awkward as ak
     import numpy as np
 
-    from darkscan.analysis.events import EventTableMetadata, concatenate_event_chunks
+    from darkscan.readers.events import EventTableMetadata, concatenate_event_chunks
 
     with DelphesFile(path) as delphes:
         chunks, last_xsec, last_error = [], np.nan, 0.0

@@ -27,7 +27,7 @@ infinite. They are handled exactly: an SM+NP histogram has no event in them with
 ceiling *of the dataset as built*; when the empty cells only reflect a small background pool, the
 real-world ceiling is lower, so :attr:`Ceiling.empty_background_fraction` is stored to flag it.
 
-For stacked 1D channels the cells are the joint bins (see :mod:`darkscan.analysis.histograms`); a
+For stacked 1D channels the cells are the joint bins (see :mod:`darkscan.datasets.histograms`); a
 classifier sees only the per-channel projections, so the joint-cell value is an upper bound there,
 and the best single channel (:func:`channel_ceilings`) a lower bound.
 """

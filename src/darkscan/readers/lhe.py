@@ -18,8 +18,8 @@ A truncated or malformed file raises :class:`~darkscan.errors.InputFileError` na
 the (1-based) event number; a short read is never silent.
 
 Sibling readers with the same verbs (``open``, ``iterate``, ``read``, ``event_table``) and keywords
-(``step_size``, ``filter_name``): :mod:`darkscan.analysis.hepmc` (HepMC3 ASCII) and
-:mod:`darkscan.analysis.delphes` (Delphes ROOT).
+(``step_size``, ``filter_name``): :mod:`darkscan.readers.hepmc` (HepMC3 ASCII) and
+:mod:`darkscan.readers.delphes` (Delphes ROOT).
 """
 
 from __future__ import annotations
@@ -590,7 +590,7 @@ class LHEFile:
 def open(path: str | os.PathLike[str]) -> LHEFile:  # noqa: A001 (uproot-style verb)
     """Open an LHE file (plain or gzip, detected from its content) and read its ``<init>`` block.
 
-    See also :func:`darkscan.analysis.hepmc.open`, :func:`darkscan.analysis.delphes.open`.
+    See also :func:`darkscan.readers.hepmc.open`, :func:`darkscan.readers.delphes.open`.
     """
     return LHEFile(path)
 
@@ -600,7 +600,7 @@ def iterate(path: str | os.PathLike[str], *, step_size: int = 100_000,
     """Events of an LHE file in chunks of ``step_size``; ``filter_name``: glob(s) over
     ``eventinfo``, ``weights``, ``particles``.
 
-    See also :func:`darkscan.analysis.hepmc.iterate`, :func:`darkscan.analysis.delphes.iterate`.
+    See also :func:`darkscan.readers.hepmc.iterate`, :func:`darkscan.readers.delphes.iterate`.
     """
     with LHEFile(path) as lhe:
         yield from lhe.iterate(step_size=step_size, filter_name=filter_name)
@@ -609,7 +609,7 @@ def iterate(path: str | os.PathLike[str], *, step_size: int = 100_000,
 def read(path: str | os.PathLike[str], *, filter_name: str | Sequence[str] | None = None) -> Any:
     """All events of an LHE file as one awkward array (layout of ``pylhe.to_awkward``).
 
-    See also :func:`darkscan.analysis.hepmc.read`, :func:`darkscan.analysis.delphes.read`.
+    See also :func:`darkscan.readers.hepmc.read`, :func:`darkscan.readers.delphes.read`.
     """
     with LHEFile(path) as lhe:
         return lhe.read(filter_name=filter_name)
@@ -617,18 +617,18 @@ def read(path: str | os.PathLike[str], *, filter_name: str | Sequence[str] | Non
 
 def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int] = (),
                 sample: str | None = None, step_size: int = 100_000) -> tuple[Any, Any]:
-    """A parton-level event table (schema of :mod:`darkscan.analysis.events`) and its metadata.
+    """A parton-level event table (schema of :mod:`darkscan.readers.events`) and its metadata.
 
     Outgoing (status 1) partons: quarks d…b and gluons become ``jets`` (``btag`` = |id| is 5),
     e/μ become ``electrons``/``muons``, photons ``photons``; ν and ``invisible_pdgids`` make
     ``met`` (= ``invisible_pt``). Undecayed heavy states (t, W, Z, H, τ with status 1) are not
     objects of the table: decay them in the generator. ``weight`` is XWGTUP; σ is Σ XSECUP.
 
-    See also :func:`darkscan.analysis.hepmc.event_table`, :func:`darkscan.analysis.delphes.event_table`.
+    See also :func:`darkscan.readers.hepmc.event_table`, :func:`darkscan.readers.delphes.event_table`.
     """
     import awkward as ak
 
-    from darkscan.analysis.events import EventTableMetadata, concatenate_event_chunks
+    from darkscan.readers.events import EventTableMetadata, concatenate_event_chunks
 
     with LHEFile(path) as lhe:
         init = lhe.init

@@ -17,7 +17,7 @@ Counts never leak the label: each histogram's cell counts are ``Poisson(B·q_i)`
 overlap exactly as much as real data would, and counting alone reaches ``AUC = Φ((S/√B)/√2)``,
 no better. With ``datasets.counts: normalise`` each histogram (each channel of a 1D stack) is also
 divided by its total, removing the count information altogether. Sampling is exact in bin space
-(see :mod:`darkscan.analysis.histograms`).
+(see :mod:`darkscan.datasets.histograms`).
 
 Label sets (``training[].labels``):
 
@@ -71,8 +71,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from darkscan.analysis.ceiling import channel_ceilings, optimal_auc
-from darkscan.analysis.histograms import (
+from darkscan.datasets.ceiling import channel_ceilings, optimal_auc
+from darkscan.datasets.histograms import (
     BinnedPool,
     Binning,
     CellSpace,
@@ -151,7 +151,7 @@ def read_point(point: SamplePoint, features: Sequence[str]) -> tuple[dict[str, n
     Raises:
         InputFileError: the feature table is missing or lacks a feature.
     """
-    from darkscan.analysis.events import read_feature_table
+    from darkscan.readers.events import read_feature_table
 
     path = point.directory / "features.parquet"
     if not path.exists():

@@ -47,12 +47,12 @@ def _metadata_lines(metadata: Any) -> list[str]:
 
 
 def describe(path: str | os.PathLike[str]) -> str:
-    """Text description of ``path`` (any format :mod:`darkscan.analysis.sources` reads)."""
+    """Text description of ``path`` (any format :mod:`darkscan.readers.sources` reads)."""
     import awkward as ak
     import numpy as np
 
     from darkscan.analysis.features import compute_features
-    from darkscan.analysis.sources import default_invisible_pdgids, detect_format, load_event_table
+    from darkscan.readers.sources import default_invisible_pdgids, detect_format, load_event_table
     from darkscan.errors import InputFileError
 
     path = Path(path)
@@ -65,7 +65,7 @@ def describe(path: str | os.PathLike[str]) -> str:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        from darkscan.analysis.events import read_event_table_metadata, read_feature_table
+        from darkscan.readers.events import read_event_table_metadata, read_feature_table
 
         metadata = read_event_table_metadata(path)
         schema = pq.read_schema(path)
@@ -83,7 +83,7 @@ def describe(path: str | os.PathLike[str]) -> str:
         events, _ = load_event_table(path)
         lines.append(f"event table: {len(events)} events; fields {', '.join(ak.fields(events))}")
     elif fmt == "lhe":
-        from darkscan.analysis import lhe
+        from darkscan.readers import lhe
 
         with lhe.open(path) as handle:
             init = handle.init
@@ -111,7 +111,7 @@ def describe(path: str | os.PathLike[str]) -> str:
         events, _ = load_event_table(path, invisible_pdgids=invisible)
         lines.append(f"parton-level summaries (invisible: ν and the registry's BSM ids {list(invisible)}):")
     elif fmt == "hepmc":
-        from darkscan.analysis import hepmc
+        from darkscan.readers import hepmc
 
         arrays = hepmc.read(path)
         lines.append(f"{len(arrays)} events; σ (last event) = {arrays.cross_section_pb[-1]:.6g} ± "
@@ -119,7 +119,7 @@ def describe(path: str | os.PathLike[str]) -> str:
                      f"particles per event: {np.mean(ak.to_numpy(ak.num(arrays.particles))):.0f}")
         events, _ = load_event_table(path, invisible_pdgids=default_invisible_pdgids())
     else:
-        from darkscan.analysis import delphes
+        from darkscan.readers import delphes
 
         with delphes.open(path) as handle:
             branches = [b for b in handle.branches if not b.endswith("_size")]
