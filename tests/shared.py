@@ -19,3 +19,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(SKIP_REASON)
     return SHARED_DATA
+
+
+MG5_HOME = Path(os.environ.get("DARKSCAN_MG5_HOME")
+                or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "darkscan" / "MG5_aMC_v3_5_7")
+
+
+def mg5_home() -> Path:
+    """MG5_aMC 3.5.7 with the registry's UFO models, installed by ``.ci/install-mg5``; or skip."""
+    if not (MG5_HOME / ".darkscan-installed").exists():
+        pytest.skip(f"MG5_aMC not installed at {MG5_HOME} (run .ci/install-mg5: it installs from ../shared/dist)")
+    return MG5_HOME
