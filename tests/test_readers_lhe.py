@@ -220,3 +220,72 @@ def test_sample_cross_section_is_mg5s_integrated_weight_when_the_init_block_disa
     # where the two agree nothing changes
     with lhe.LHEFile(SHARED_DATA / "mg5" / "znunu_j" / "unweighted_events.lhe.gz") as handle:
         assert handle.sample_cross_section()[0] == pytest.approx(handle.init.cross_section_pb, rel=1e-6)
+
+
+needs_compiled = pytest.mark.skipif(lhe._compiled is None, reason="the compiled LHE parser was not built (no C compiler)")
+
+
+def _bits(array: ak.Array) -> list[np.ndarray]:
+    """Every leaf of an array as raw bits, so that -0.0 ≠ 0.0 and NaN payloads count."""
+    leaves = []
+    for form_key, buffer in sorted(ak.to_buffers(ak.to_packed(array))[2].items()):
+        leaves.append((form_key, np.asarray(buffer).view(np.uint8)))
+    return leaves
+
+
+@needs_compiled
+@pytest.mark.parametrize("path", ALL_FILES, ids=_id)
+def test_compiled_parser_and_numpy_path_give_identical_bits(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} missing")
+    calls: list[bool] = []
+    compiled = lhe._compiled
+
+    class Spy:
+        @staticmethod
+        def parse_events(data: bytes):  # type: ignore[no-untyped-def]
+            result = compiled.parse_events(data)
+            calls.append(result is not None)
+            return result
+
+    monkeypatch.setattr(lhe, "_compiled", Spy)
+    fast = lhe.read(path)
+    assert calls and all(calls), "the compiled parser declined a valid file"
+    monkeypatch.setattr(lhe, "_compiled", None)
+    slow = lhe.read(path)
+    for (key_a, a), (key_b, b) in zip(_bits(fast), _bits(slow)):
+        assert key_a == key_b and np.array_equal(a, b), key_a
+
+
+@needs_compiled
+def test_compiled_parser_rounds_every_number_like_float() -> None:
+    """Clinger's fast path and the strtod fallback both round correctly: the same bits as float()."""
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.normal(0, 1e3, 400), rng.uniform(-1, 1, 200) * 10.0 ** rng.integers(-300, 300, 200),
+                             [0.0, -0.0, 5e-324, 1.7976931348623157e308, 0.1, 2.0**53 + 2, 123456789012345678.0]])
+    texts = [f"{v:.10e}" for v in values] + [repr(float(v)) for v in values] + [f"{v:.17g}" for v in values]
+    texts += ["+1.", ".5", "-.25e-3", "7", "0000000000000000000000001.5", "1" * 30, "1e22", "1e23", "123456789e-30"]
+    rows = [" ".join(texts[i:i + 13]) for i in range(0, len(texts) - len(texts) % 13, 13)]
+    block = "<event>\n{n} 1 1 1 1 1\n{rows}\n</event>".format(n=len(rows), rows="\n".join(rows)).encode()
+    n_events, _, particles, _, has_weights = lhe._compiled.parse_events(block)
+    assert not has_weights
+    assert n_events == 1
+    expected = np.array([float(t) for row in rows for t in row.split()])
+    parsed = np.column_stack([np.frombuffer(column, dtype=np.float64) for column in particles]).ravel()
+    assert np.array_equal(parsed.view(np.uint64), expected.view(np.uint64))
+
+
+@needs_compiled
+@pytest.mark.parametrize("token", ["1.0D+00", "nan", "inf", "0x10", "1e", "--1", "1.0.0", "1,0", "1_0"])
+def test_compiled_parser_declines_what_is_not_a_plain_decimal(token: str) -> None:
+    block = f"<event>\n0 1 1 1 1 {token}\n</event>".encode()
+    assert lhe._compiled.parse_events(block) is None
+
+
+@needs_compiled
+def test_compiled_parser_flags_weights_and_declines_unpaired_tags() -> None:
+    event = "<event>\n0 1 1 1 1 1\n{inner}</event>"
+    assert lhe._compiled.parse_events(event.format(inner="<rwgt><wgt id='a'>1</wgt></rwgt>\n").encode())[4]
+    assert lhe._compiled.parse_events(event.format(inner="<weights> 1 2 </weights>\n").encode())[4]
+    assert not lhe._compiled.parse_events(event.format(inner="<mgrwt><wx>1</wx></mgrwt>\n").encode())[4]
+    assert lhe._compiled.parse_events((event.format(inner="") * 2).replace("</event>", "", 1).encode() + b"</x>") is None

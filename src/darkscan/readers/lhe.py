@@ -27,7 +27,9 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import os
+import queue
 import re
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -46,6 +48,11 @@ __all__ = [
 ]
 
 _builtin_open = open
+
+try:  # the compiled one-pass parser (setup.py builds it when a C compiler is there)
+    from darkscan.readers import _lhe_parse as _compiled
+except ImportError:  # pragma: no cover - a build without a compiler
+    _compiled = None
 
 #: ν_e, ν_μ, ν_τ: invisible in every sample; a sample adds its BSM invisibles.
 NEUTRINOS = (12, 14, 16)
@@ -105,7 +112,13 @@ class LHEInit:
 
 
 class _ByteSource:
-    """Reads a plain or gzipped (also multi-member) file in chunks of decompressed bytes."""
+    """Reads a plain or gzipped (also multi-member) file in chunks of decompressed bytes.
+
+    A gzipped file is inflated by a background thread, a few chunks ahead: zlib releases the GIL, and
+    so does the compiled event parser, so decompression and parsing overlap on two cores.
+    """
+
+    _AHEAD = 4  # decompressed chunks buffered ahead of the parser
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -117,34 +130,63 @@ class _ByteSource:
             raise InputFileError(f"{path}: is a directory, not an LHE file") from None
         magic = self._handle.read(2)
         self._handle.seek(0)
-        self._gzip = magic == b"\x1f\x8b"
-        self._inflater = zlib.decompressobj(wbits=31) if self._gzip else None
+        self._queue: queue.Queue[bytes | BaseException] | None = None
+        self._stop = threading.Event()
+        if magic == b"\x1f\x8b":
+            self._queue = queue.Queue(maxsize=self._AHEAD)
+            self._thread = threading.Thread(target=self._inflate, name=f"gunzip {path.name}", daemon=True)
+            self._thread.start()
+
+    def _inflate(self) -> None:
+        """Decompressed chunks into the queue, then b"" (end) or the exception that stopped it."""
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            while not self._stop.is_set():
+                raw = self._handle.read(_READ_BYTES // 8)
+                if not raw:
+                    if not inflater.eof:
+                        tail = inflater.flush()
+                        if not inflater.eof:
+                            raise InputFileError(f"{self.path}: gzip stream is truncated (file cut short)")
+                        self._put(tail)
+                    self._put(b"")
+                    return
+                out = inflater.decompress(raw)
+                while inflater.eof and inflater.unused_data:
+                    rest = inflater.unused_data  # next gzip member
+                    inflater = zlib.decompressobj(wbits=31)
+                    out += inflater.decompress(rest)
+                if out:
+                    self._put(out)
+        except zlib.error as exc:
+            self._put(InputFileError(f"{self.path}: corrupt gzip data ({exc})"))
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)  # type: ignore[union-attr]
+                return
+            except queue.Full:
+                continue
 
     def read(self) -> bytes:
         """The next chunk (b"" at the end of the file)."""
-        while True:
-            raw = self._handle.read(_READ_BYTES)
-            if self._inflater is None:
-                return raw
-            try:
-                if not raw:
-                    if not self._inflater.eof and self._inflater.unconsumed_tail == b"":
-                        tail = self._inflater.flush()
-                        if not self._inflater.eof:
-                            raise InputFileError(f"{self.path}: gzip stream is truncated (file cut short)")
-                        return tail
-                    return b""
-                out = self._inflater.decompress(raw)
-                while self._inflater.eof and self._inflater.unused_data:
-                    rest = self._inflater.unused_data  # next gzip member
-                    self._inflater = zlib.decompressobj(wbits=31)
-                    out += self._inflater.decompress(rest)
-            except zlib.error as exc:
-                raise InputFileError(f"{self.path}: corrupt gzip data ({exc})") from None
-            if out:
-                return out
+        if self._queue is None:
+            return self._handle.read(_READ_BYTES)
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._queue.put(item)  # every later read raises it too
+            raise item
+        if not item:
+            self._queue.put(item)
+        return item
 
     def close(self) -> None:
+        self._stop.set()
+        if self._queue is not None:
+            self._thread.join()
         self._handle.close()
 
 
@@ -247,10 +289,42 @@ def _tokenise(joined: Any) -> tuple[Any, Any]:
     return edges[0::2], edges[1::2]
 
 
-def _parse_block(path: Path, data: bytes, first_event: int, n_close: int, init: LHEInit, *,
+def _parse_block(path: Path, data: bytes | memoryview, first_event: int, init: LHEInit, *,
                  want_weights: bool) -> _Columns:
-    """Parse whole events in ``data`` (``n_close`` ``</event>`` tags); ``first_event`` is the
-    1-based number of the first one."""
+    """Parse the whole events in ``data``; ``first_event`` is the 1-based number of the first one.
+
+    The compiled one-pass parser handles regular blocks; it declines anything irregular, and the
+    numpy path below then parses the block and names the problem. Both give identical values."""
+    import numpy as np
+
+    parsed = _compiled.parse_events(data) if _compiled is not None else None
+    if parsed is not None:
+        _, info_columns, particle_columns, count_raw, has_weights = parsed
+        info = {name: np.frombuffer(column, dtype=np.float64) for name, column in zip(EVENTINFO_FIELDS, info_columns)}
+        particles = {name: np.frombuffer(column, dtype=np.float64)
+                     for name, column in zip(PARTICLE_FIELDS, particle_columns)}
+        counts = np.frombuffer(count_raw, dtype=np.int64)
+    else:
+        data = bytes(data)
+        info_values, particle_values, counts = _parse_block_numpy(path, data, first_event, data.count(b"</event>"))
+        has_weights = data.find(b"<w") >= 0 and _ANY_WEIGHT.search(data) is not None
+        info = {name: np.ascontiguousarray(info_values[:, i]) for i, name in enumerate(EVENTINFO_FIELDS)}
+        particles = {name: np.ascontiguousarray(particle_values[:, i]) for i, name in enumerate(PARTICLE_FIELDS)}
+    info["nparticles"] = info["nparticles"].astype(np.int64)
+    info["pid"] = np.trunc(info["pid"]).astype(np.int64)
+    for name in _INT_PARTICLE:
+        particles[name] = np.trunc(particles[name]).astype(np.int64)
+    weights = None
+    if want_weights and has_weights:
+        data = bytes(data)
+        starts = np.fromiter((m.start() for m in _EVENT_OPEN.finditer(data)), dtype=np.int64)
+        weights = _weights(path, data, starts, first_event, init)
+    return _Columns(info=info, particles=particles, counts=counts, weights=weights)
+
+
+def _parse_block_numpy(path: Path, data: bytes, first_event: int, n_close: int) -> tuple[Any, Any, Any]:
+    """The pure-Python (numpy + Arrow) parser: (event-line values (n, 6), particle values (m, 13),
+    particles per event); raises :class:`InputFileError` naming the first broken event."""
     import numpy as np
 
     texts = _EVENT_TEXT.findall(data)  # the text part of every event, copied in C
@@ -292,21 +366,7 @@ def _parse_block(path: Path, data: bytes, first_event: int, n_close: int, init: 
     info_mask = np.zeros(len(values), dtype=bool)
     info_index = first_token[:, None] + np.arange(6)
     info_mask[info_index.ravel()] = True
-    info_values = values[info_index]
-    particle_values = values[~info_mask].reshape(-1, 13)
-    info = {name: info_values[:, i] for i, name in enumerate(EVENTINFO_FIELDS)}
-    info["nparticles"] = info["nparticles"].astype(np.int64)
-    info["pid"] = np.trunc(info["pid"]).astype(np.int64)
-    particles = {name: particle_values[:, i] for i, name in enumerate(PARTICLE_FIELDS)}
-    for name in _INT_PARTICLE:
-        particles[name] = np.trunc(particles[name]).astype(np.int64)
-    for name in PARTICLE_FIELDS:
-        particles[name] = np.ascontiguousarray(particles[name])
-    weights = None
-    if want_weights and data.find(b"<w") >= 0 and _ANY_WEIGHT.search(data):
-        starts = np.fromiter((m.start() for m in _EVENT_OPEN.finditer(data)), dtype=np.int64)
-        weights = _weights(path, data, starts, first_event, init)
-    return _Columns(info=info, particles=particles, counts=counts, weights=weights)
+    return values[info_index], values[~info_mask].reshape(-1, 13), counts
 
 
 def _non_comment_tokens(buf: Any, tok_start: Any) -> Any:
@@ -491,6 +551,7 @@ class LHEFile:
         self.header: str = head[:cut].decode("utf-8", errors="replace")
         self._pending = head[cut:]
         self._done = False
+        self._next_event = 1  # 1-based number of the next event to parse
 
     def __enter__(self) -> LHEFile:
         return self
@@ -517,38 +578,42 @@ class LHEFile:
         sigma = float(match.group(1))
         return sigma, (init_error / init_sigma * sigma if init_sigma > 0 else 0.0)
 
-    def _blocks(self) -> Iterator[tuple[bytes, int, int]]:
-        """Text blocks holding whole events, the 1-based number of their first event, and their
-        number of ``</event>`` tags."""
+    def _blocks(self) -> Iterator[memoryview]:
+        """Text blocks holding whole events (the parser counts them into ``self._next_event``)."""
         if self._done:
             raise InputFileError(f"{self.path}: events were already read; open the file again")
         self._done = True
-        pending = self._pending
-        event = 1
+        pending = bytearray(self._pending)
         at_end = False
         while not at_end:
-            parts, size = [pending], len(pending)
-            while size < _BLOCK_BYTES:
+            while len(pending) < _BLOCK_BYTES:
                 chunk = self._source.read()
                 if not chunk:
                     at_end = True
                     break
-                parts.append(chunk)
-                size += len(chunk)
-            pending = b"".join(parts)
+                pending += chunk
             cut = pending.rfind(b"</event>")
             if cut < 0:
                 continue
             cut += len(b"</event>")
-            block, pending = pending[:cut], pending[cut:]
-            n = block.count(b"</event>")
-            yield block, event, n
-            event += n
+            # the parser reads the block in place; nothing is copied out of the buffer
+            with memoryview(pending) as view, view[:cut] as block:
+                yield block
+            del pending[:cut]
         rest = pending.strip()
         if _EVENT_OPEN.search(rest):
-            raise _error(self.path, event, "is truncated: the file ends before its </event>")
+            raise _error(self.path, self._next_event, "is truncated: the file ends before its </event>")
         if b"</LesHouchesEvents>" not in rest:
-            raise InputFileError(f"{self.path}: file ends after event {event - 1} without </LesHouchesEvents> (truncated?)")
+            raise InputFileError(f"{self.path}: file ends after event {self._next_event - 1} without "
+                                 "</LesHouchesEvents> (truncated?)")
+
+    def _parsed_blocks(self, fields: set[str] | None) -> Iterator[Any]:
+        """One awkward array per text block."""
+        want_weights = fields is None or "weights" in fields
+        for block in self._blocks():
+            columns = _parse_block(self.path, block, self._next_event, self.init, want_weights=want_weights)
+            self._next_event += len(columns.counts)
+            yield _build(columns, fields)
 
     def iterate(self, *, step_size: int = 100_000, filter_name: str | Sequence[str] | None = None) -> Iterator[Any]:
         """Yield awkward arrays of up to ``step_size`` events (the last may be shorter)."""
@@ -559,9 +624,7 @@ class LHEFile:
         fields = _selected_fields(filter_name)
         buffered: list[Any] = []
         n_buffered = 0
-        for block, first, n_close in self._blocks():
-            array = _build(_parse_block(self.path, block, first, n_close, self.init,
-                                        want_weights=fields is None or "weights" in fields), fields)
+        for array in self._parsed_blocks(fields):
             buffered.append(array)
             n_buffered += len(array)
             while n_buffered >= step_size:
@@ -577,11 +640,7 @@ class LHEFile:
         import awkward as ak
 
         fields = _selected_fields(filter_name)
-        arrays = [
-            _build(_parse_block(self.path, block, first, n_close, self.init,
-                                want_weights=fields is None or "weights" in fields), fields)
-            for block, first, n_close in self._blocks()
-        ]
+        arrays = list(self._parsed_blocks(fields))
         if not arrays:
             raise InputFileError(f"{self.path}: the file has no events")
         return ak.concatenate(arrays) if len(arrays) > 1 else arrays[0]
