@@ -158,6 +158,21 @@ def test_hepmc_cut_between_events_is_still_truncated(tmp_path: Path) -> None:
         hepmc.read(path)
 
 
+def test_hepmc_truncated_gzip_is_one_error(tmp_path: Path) -> None:
+    raw = (DATA / "znunu_jet_first5.hepmc.gz").read_bytes()
+    path = tmp_path / "cut.hepmc.gz"
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(InputFileError, match=r"cut\.hepmc\.gz: (event \d|gzip stream is truncated)"):
+        hepmc.read(path)
+
+
+def test_hepmc_gzipped_and_plain_read_the_same(tmp_path: Path) -> None:
+    """One streaming path for both: gunzip on a thread feeding pyhepmc, E lines indexed on the way."""
+    path = tmp_path / "plain.hepmc"
+    path.write_bytes(gzip.decompress((DATA / "znunu_jet_first5.hepmc.gz").read_bytes()))
+    assert ak.to_list(hepmc.read(path)) == ak.to_list(hepmc.read(DATA / "znunu_jet_first5.hepmc.gz"))
+
+
 def test_delphes_default_read_includes_generator_collections() -> None:
     arrays = delphes.read(DATA / "znunu_jet_500ev_ATLAS_slim.root", entry_stop=10)
     names = set(ak.fields(arrays))

@@ -95,7 +95,9 @@ def test_iterate_in_steps_and_small_blocks_gives_the_same_events(monkeypatch: py
     path = DATA / "mg5" / "mssm_n1n1z_ll" / "unweighted_events.lhe.gz"
     whole = lhe.read(path)
     monkeypatch.setattr(lhe, "_BLOCK_BYTES", 10_000)  # many blocks: exercises every block boundary
-    monkeypatch.setattr(lhe, "_READ_BYTES", 4_096)
+    from darkscan.readers import _stream
+
+    monkeypatch.setattr(_stream, "READ_BYTES", 4_096 * 8)
     chunks = list(lhe.iterate(path, step_size=300))
     assert [len(c) for c in chunks] == [300] * 6 + [200]
     assert ak.to_list(ak.concatenate(chunks)) == ak.to_list(whole)

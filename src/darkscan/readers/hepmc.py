@@ -18,20 +18,19 @@ Sibling readers with the same verbs (``open``, ``iterate``, ``read``, ``event_ta
 from __future__ import annotations
 
 import fnmatch
-import gzip
+import io
 import os
 import re
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from darkscan.errors import InputFileError
+from darkscan.readers._stream import ByteSource
 
 __all__ = ["HepMCFile", "event_table", "iterate", "open", "read"]
 
 NEUTRINOS = (12, 14, 16)
-builtins_open = open
 _E_LINE = re.compile(rb"^E (\d+) (\d+) (\d+)", re.M)
 _FIELDS = ("event_number", "weights", "cross_section_pb", "cross_section_error_pb", "particles")
 
@@ -44,6 +43,61 @@ PHOTON_PT_MIN = 10.0
 B_HADRON_PT_MIN = 5.0
 
 
+class _IndexingStream(io.RawIOBase):
+    """The file's bytes for pyhepmc, noting every ``E`` line (event number, particle count) on the way.
+
+    pyhepmc pulls 4 kB at a time; this serves them from chunks decompressed ahead by
+    :class:`~darkscan.readers._stream.ByteSource`, and scans each chunk for ``E`` lines once, so the file
+    is decompressed and read only once. pyhepmc reads ahead of the event it returns, so the ``E`` line of
+    every returned event has been seen. A stream error is kept and raised by the reader after pyhepmc
+    stops (an exception cannot cross HepMC3's C++ stream).
+    """
+
+    def __init__(self, source: ByteSource) -> None:
+        super().__init__()
+        self._source = source
+        self._chunk = memoryview(b"")
+        self._offset = 0
+        self._line_rest = b""  # an unfinished last line of the previous chunk
+        self.expected: list[tuple[int, int]] = []
+        self.tail = b""  # the last bytes of the file, for the end-of-listing marker
+        self.error: BaseException | None = None
+        self.at_end = False
+
+    def readable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:  # pyhepmc insists on a file with read and write
+        raise io.UnsupportedOperation("read-only")
+
+    def readinto(self, buffer: Any) -> int:
+        while self._offset >= len(self._chunk):
+            if self.at_end:
+                return 0
+            try:
+                chunk = self._source.read()
+            except BaseException as exc:  # noqa: BLE001 - re-raised by HepMCFile.iterate
+                self.error, self.at_end = exc, True
+                return 0
+            self._index(chunk)
+            self._chunk, self._offset = memoryview(chunk), 0
+        n = min(len(buffer), len(self._chunk) - self._offset)
+        buffer[:n] = self._chunk[self._offset:self._offset + n]
+        self._offset += n
+        return n
+
+    def _index(self, chunk: bytes) -> None:
+        if not chunk:
+            self.at_end = True
+            text, cut = self._line_rest, len(self._line_rest)
+        else:
+            text = self._line_rest + chunk if self._line_rest else chunk
+            cut = text.rfind(b"\n") + 1
+        self.expected += [(int(m.group(1)), int(m.group(3))) for m in _E_LINE.finditer(text, 0, cut)]
+        self._line_rest = text[cut:]
+        self.tail = (self.tail + chunk)[-400:] if len(chunk) < 400 else chunk[-400:]
+
+
 class HepMCFile:
     """An open HepMC3 ASCII file. Use :func:`open`."""
 
@@ -53,42 +107,17 @@ class HepMCFile:
             raise InputFileError(f"{self.path}: no such file")
         if self.path.is_dir() or self.path.stat().st_size == 0:
             raise InputFileError(f"{self.path}: {'is a directory' if self.path.is_dir() else 'empty file'}, not HepMC3")
-        with self.path.open("rb") as handle:
-            gzipped = handle.read(2) == b"\x1f\x8b"
-        #: (event number, particles) of every E line, to check what pyhepmc returns; found by
-        #: streaming the text once (bounded memory), before pyhepmc parses it
-        self._expected: list[tuple[int, int]] = []
-        self._complete = False
-        opener = gzip.open if gzipped else builtins_open
-        try:
-            with opener(self.path, "rb") as stream:
-                head = stream.read(1 << 16)
-                if not head.lstrip().startswith(b"HepMC::Version") and b"HepMC::Asciiv3-START_EVENT_LISTING" not in head[:400]:
-                    raise InputFileError(f"{self.path}: no 'HepMC::Asciiv3-START_EVENT_LISTING' header; "
-                                         "not a HepMC3 ASCII file")
-                pending, tail = head, b""
-                while True:
-                    chunk = stream.read(16 << 20)
-                    text = pending + chunk
-                    cut = text.rfind(b"\n") + 1 if chunk else len(text)
-                    self._expected += [(int(m.group(1)), int(m.group(3))) for m in _E_LINE.finditer(text, 0, cut)]
-                    tail = (tail + text)[-400:]
-                    pending = text[cut:]
-                    if not chunk:
-                        break
-                self._complete = b"HepMC::Asciiv3-END_EVENT_LISTING" in tail
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputFileError(f"{self.path}: corrupt or truncated gzip data ({exc})") from None
+        with ByteSource(self.path, what="a HepMC3 file") as source:
+            head = source.read()[:1 << 16]
+        if not head.lstrip().startswith(b"HepMC::Version") and b"HepMC::Asciiv3-START_EVENT_LISTING" not in head[:400]:
+            raise InputFileError(f"{self.path}: no 'HepMC::Asciiv3-START_EVENT_LISTING' header; "
+                                 "not a HepMC3 ASCII file")
 
     def __enter__(self) -> HepMCFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
         pass
-
-    @property
-    def num_entries(self) -> int:
-        return len(self._expected)
 
     def iterate(self, *, step_size: int = 10_000, filter_name: str | Sequence[str] | None = None) -> Iterator[Any]:
         """awkward arrays of up to ``step_size`` events."""
@@ -106,43 +135,51 @@ class HepMCFile:
         weights: list[list[float]] = []
         weight_names: list[str] | None = None
         index = 0
-        with pyhepmc.open(str(self.path)) as reader:
-            for event in reader:
-                if index >= len(self._expected):
-                    raise InputFileError(f"{self.path}: event {index + 1}: more events than E lines; malformed file")
-                number, n_particles = self._expected[index]
-                if len(event.particles) != n_particles:
-                    raise InputFileError(f"{self.path}: event {index + 1} (number {number}): {len(event.particles)} of "
-                                         f"{n_particles} particles parsed; the event is malformed or cut short")
-                if event.momentum_unit != pyhepmc.Units.GEV:
-                    event.set_units(pyhepmc.Units.GEV, event.length_unit)
-                particles = event.numpy.particles
-                for name, values in (("pid", particles.pid), ("status", particles.status), ("px", particles.px),
-                                     ("py", particles.py), ("pz", particles.pz), ("e", particles.e),
-                                     ("m", particles.generated_mass)):
-                    columns[name].append(np.asarray(values))
-                counts.append(n_particles)
-                numbers.append(event.event_number)
-                cross = event.cross_section
-                xsec.append(float(cross.xsec()) if cross else np.nan)
-                xsec_err.append(float(cross.xsec_err()) if cross else np.nan)
-                weights.append(list(event.weights))
-                if weight_names is None:
-                    try:
-                        weight_names = list(event.weight_names)
-                    except (RuntimeError, AttributeError):  # no run info: weights are unnamed
-                        weight_names = [f"w{i}" for i in range(len(event.weights))]
-                index += 1
-                if len(counts) == step_size:
-                    yield _assemble(columns, counts, numbers, xsec, xsec_err, weights, weight_names, fields)
-                    for values in columns.values():
-                        values.clear()
-                    for values in (counts, numbers, xsec, xsec_err, weights):
-                        values.clear()
-        if index != len(self._expected):
+        with ByteSource(self.path, what="a HepMC3 file") as source:
+            stream = _IndexingStream(source)
+            with pyhepmc.open(stream, format="hepmc3") as reader:
+                for event in reader:
+                    if index >= len(stream.expected):
+                        raise InputFileError(f"{self.path}: event {index + 1}: more events than E lines; malformed file")
+                    number, n_particles = stream.expected[index]
+                    if len(event.particles) != n_particles:
+                        raise InputFileError(f"{self.path}: event {index + 1} (number {number}): {len(event.particles)} "
+                                             f"of {n_particles} particles parsed; the event is malformed or cut short")
+                    if event.momentum_unit != pyhepmc.Units.GEV:
+                        event.set_units(pyhepmc.Units.GEV, event.length_unit)
+                    particles = event.numpy.particles
+                    for name, values in (("pid", particles.pid), ("status", particles.status), ("px", particles.px),
+                                         ("py", particles.py), ("pz", particles.pz), ("e", particles.e),
+                                         ("m", particles.generated_mass)):
+                        columns[name].append(np.asarray(values))
+                    counts.append(n_particles)
+                    numbers.append(event.event_number)
+                    cross = event.cross_section
+                    xsec.append(float(cross.xsec()) if cross else np.nan)
+                    xsec_err.append(float(cross.xsec_err()) if cross else np.nan)
+                    weights.append(list(event.weights))
+                    if weight_names is None:
+                        try:
+                            weight_names = list(event.weight_names)
+                        except (RuntimeError, AttributeError):  # no run info: weights are unnamed
+                            weight_names = [f"w{i}" for i in range(len(event.weights))]
+                    index += 1
+                    if len(counts) == step_size:
+                        yield _assemble(columns, counts, numbers, xsec, xsec_err, weights, weight_names, fields)
+                        for values in columns.values():
+                            values.clear()
+                        for values in (counts, numbers, xsec, xsec_err, weights):
+                            values.clear()
+            while not stream.at_end:  # pyhepmc may stop before the last bytes (the end marker)
+                stream.readinto(bytearray(1 << 16))
+        if isinstance(stream.error, InputFileError):
+            raise stream.error
+        if stream.error is not None:
+            raise InputFileError(f"{self.path}: corrupt or truncated file ({stream.error})") from None
+        if index != len(stream.expected):
             raise InputFileError(f"{self.path}: event {index + 1}: could not be parsed (read {index} of "
-                                 f"{len(self._expected)} events); malformed or truncated file")
-        if not self._complete:
+                                 f"{len(stream.expected)} events); malformed or truncated file")
+        if b"HepMC::Asciiv3-END_EVENT_LISTING" not in stream.tail:
             raise InputFileError(f"{self.path}: no HepMC::Asciiv3-END_EVENT_LISTING after event {index}; file is truncated")
         if counts:
             yield _assemble(columns, counts, numbers, xsec, xsec_err, weights, weight_names, fields)

@@ -27,15 +27,13 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import os
-import queue
 import re
-import threading
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from darkscan.errors import InputFileError
+from darkscan.readers._stream import ByteSource
 
 __all__ = [
     "LHEFile",
@@ -57,7 +55,6 @@ except ImportError:  # pragma: no cover - a build without a compiler
 #: ν_e, ν_μ, ν_τ: invisible in every sample; a sample adds its BSM invisibles.
 NEUTRINOS = (12, 14, 16)
 
-_READ_BYTES = 8 << 20  # compressed/raw bytes read per I/O call
 _BLOCK_BYTES = 32 << 20  # text parsed per numpy pass (bounded memory for any file size)
 
 _EVENT_TEXT = re.compile(rb"<event(?:\s[^>]*)?>([^<]*)")
@@ -109,85 +106,6 @@ class LHEInit:
     def cross_section_error_pb(self) -> float:
         """Errors of the processes added in quadrature, pb."""
         return float(sum(p.error_pb**2 for p in self.processes) ** 0.5)
-
-
-class _ByteSource:
-    """Reads a plain or gzipped (also multi-member) file in chunks of decompressed bytes.
-
-    A gzipped file is inflated by a background thread, a few chunks ahead: zlib releases the GIL, and
-    so does the compiled event parser, so decompression and parsing overlap on two cores.
-    """
-
-    _AHEAD = 4  # decompressed chunks buffered ahead of the parser
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self._handle = _builtin_open(path, "rb")
-        except FileNotFoundError:
-            raise InputFileError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise InputFileError(f"{path}: is a directory, not an LHE file") from None
-        magic = self._handle.read(2)
-        self._handle.seek(0)
-        self._queue: queue.Queue[bytes | BaseException] | None = None
-        self._stop = threading.Event()
-        if magic == b"\x1f\x8b":
-            self._queue = queue.Queue(maxsize=self._AHEAD)
-            self._thread = threading.Thread(target=self._inflate, name=f"gunzip {path.name}", daemon=True)
-            self._thread.start()
-
-    def _inflate(self) -> None:
-        """Decompressed chunks into the queue, then b"" (end) or the exception that stopped it."""
-        inflater = zlib.decompressobj(wbits=31)
-        try:
-            while not self._stop.is_set():
-                raw = self._handle.read(_READ_BYTES // 8)
-                if not raw:
-                    if not inflater.eof:
-                        tail = inflater.flush()
-                        if not inflater.eof:
-                            raise InputFileError(f"{self.path}: gzip stream is truncated (file cut short)")
-                        self._put(tail)
-                    self._put(b"")
-                    return
-                out = inflater.decompress(raw)
-                while inflater.eof and inflater.unused_data:
-                    rest = inflater.unused_data  # next gzip member
-                    inflater = zlib.decompressobj(wbits=31)
-                    out += inflater.decompress(rest)
-                if out:
-                    self._put(out)
-        except zlib.error as exc:
-            self._put(InputFileError(f"{self.path}: corrupt gzip data ({exc})"))
-        except BaseException as exc:  # handed to the reading thread, which raises it
-            self._put(exc)
-
-    def _put(self, item: bytes | BaseException) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)  # type: ignore[union-attr]
-                return
-            except queue.Full:
-                continue
-
-    def read(self) -> bytes:
-        """The next chunk (b"" at the end of the file)."""
-        if self._queue is None:
-            return self._handle.read(_READ_BYTES)
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            self._queue.put(item)  # every later read raises it too
-            raise item
-        if not item:
-            self._queue.put(item)
-        return item
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._queue is not None:
-            self._thread.join()
-        self._handle.close()
 
 
 def _error(path: Path, event: int, what: str) -> InputFileError:
@@ -532,7 +450,7 @@ class LHEFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._source = _ByteSource(self.path)
+        self._source = ByteSource(self.path, what="an LHE file")
         try:
             head = b""
             while True:
