@@ -24,10 +24,15 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dark
 
 
 def make_file(path: Path, n_events: int, seed: int = 1001) -> None:
-    """Pythia 8 (full preset) Z(→νν)+jet events → HepMC3 ASCII, gzipped."""
+    """Pythia 8 (full preset) Z(→νν)+jet events → HepMC3 ASCII, gzipped.
+
+    Every particle of Pythia's record is written (its status codes kept), all produced at one vertex
+    fed by the two beams: the reader's work is per particle line, and the history is not read.
+    """
+    import gzip
+
     import awkward as ak
     import numpy as np
-    import pyhepmc
     import pythia8mc
 
     pythia = pythia8mc.Pythia("", False)
@@ -36,17 +41,22 @@ def make_file(path: Path, n_events: int, seed: int = 1001) -> None:
                  f"Random:seed = {seed}", "Print:quiet = on"):
         pythia.readString(line)
     pythia.init()
-    tmp = path.with_name(path.name.replace(".hepmc", ".partial.hepmc"))  # pyhepmc compresses by suffix
-    with pyhepmc.open(str(tmp), "w") as writer:
+    tmp = path.with_name(path.name + ".partial")
+    with gzip.open(tmp, "wt", compresslevel=6) as out:
+        out.write("HepMC::Version 3.02.05\nHepMC::Asciiv3-START_EVENT_LISTING\n")
         for number, event in enumerate(pythia.nextBatch(n_events, "skip")):
-            prt = event.prt[1:]  # entry 0 is Pythia's "system" line
+            prt = event.prt[3:]  # entry 0 is Pythia's "system" line, 1 and 2 the beams
             p = prt.p
-            record = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.MM)
-            parents = np.column_stack([ak.to_numpy(prt.mother1), ak.to_numpy(prt.mother2)]).astype(np.int32)
-            record.from_hepevt(number, ak.to_numpy(p.px), ak.to_numpy(p.py), ak.to_numpy(p.pz), ak.to_numpy(p.e),
-                               ak.to_numpy(prt.m), ak.to_numpy(prt.id).astype(np.int32),
-                               ak.to_numpy(prt.status).astype(np.int32), parents=parents)
-            writer.write(record)
+            n = len(prt)
+            out.write(f"E {number} 1 {n + 2}\nU GEV MM\n")
+            out.write("P 1 0 2212 0 0 6.4999999322807234e+03 6.5e+03 9.3827e-01 4\n"
+                      "P 2 0 2212 0 0 -6.4999999322807234e+03 6.5e+03 9.3827e-01 4\nV -1 0 [1,2]\n")
+            columns = np.column_stack([np.arange(3, n + 3), ak.to_numpy(prt.id), ak.to_numpy(p.px), ak.to_numpy(p.py),
+                                       ak.to_numpy(p.pz), ak.to_numpy(p.e), ak.to_numpy(prt.m),
+                                       np.where(ak.to_numpy(prt.status) > 0, 1, 2)])  # HepMC: 1 final, 2 decayed
+            out.writelines(f"P {int(i)} -1 {int(pid)} {px:.16e} {py:.16e} {pz:.16e} {e:.16e} {m:.16e} {int(st)}\n"
+                           for i, pid, px, py, pz, e, m, st in columns)
+        out.write("HepMC::Asciiv3-END_EVENT_LISTING\n")
     os.replace(tmp, path)
 
 
@@ -73,7 +83,7 @@ def main() -> None:
     path = args.file or CACHE / f"zjets_full_{args.events}.hepmc.gz"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        print(f"writing {path} ({args.events} Pythia events through pyhepmc; once) …", flush=True)
+        print(f"writing {path} ({args.events} Pythia events; once) …", flush=True)
         make_file(path, args.events)
 
     def baseline() -> int:

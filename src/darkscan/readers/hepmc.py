@@ -28,7 +28,7 @@ from typing import Any
 from darkscan.errors import InputFileError
 from darkscan.readers._stream import ByteSource
 
-__all__ = ["HepMCFile", "event_table", "iterate", "open", "read"]
+__all__ = ["HepMCFile", "event_table", "iterate", "open", "read", "table_from_arrays"]
 
 NEUTRINOS = (12, 14, 16)
 _E_LINE = re.compile(rb"^E (\d+) (\d+) (\d+)", re.M)
@@ -58,7 +58,7 @@ class _IndexingStream(io.RawIOBase):
         self._source = source
         self._chunk = memoryview(b"")
         self._offset = 0
-        self._line_rest = b""  # an unfinished last line of the previous chunk
+        self._line_rest = b"\n"  # from the last newline of what was scanned (the file starts a line)
         self.expected: list[tuple[int, int]] = []
         self.tail = b""  # the last bytes of the file, for the end-of-listing marker
         self.error: BaseException | None = None
@@ -87,14 +87,24 @@ class _IndexingStream(io.RawIOBase):
         return n
 
     def _index(self, chunk: bytes) -> None:
-        if not chunk:
-            self.at_end = True
-            text, cut = self._line_rest, len(self._line_rest)
-        else:
-            text = self._line_rest + chunk if self._line_rest else chunk
-            cut = text.rfind(b"\n") + 1
-        self.expected += [(int(m.group(1)), int(m.group(3))) for m in _E_LINE.finditer(text, 0, cut)]
-        self._line_rest = text[cut:]
+        # bytes.find runs at memory speed; a multiline regex would try every line start
+        text = self._line_rest + chunk + (b"" if chunk else b"\n")
+        position = 0  # text[position] is a newline: the carried part starts with one
+        while True:
+            start = text.find(b"\nE ", position)
+            if start < 0:
+                carry_from = text.rfind(b"\n", position)
+                break
+            stop = text.find(b"\n", start + 1)
+            if stop < 0:  # the E line goes on in the next chunk
+                carry_from = start
+                break
+            match = _E_LINE.match(text, start + 1, stop)
+            if match is not None:
+                self.expected.append((int(match.group(1)), int(match.group(3))))
+            position = stop
+        self._line_rest = text[carry_from:]
+        self.at_end = not chunk
         self.tail = (self.tail + chunk)[-400:] if len(chunk) < 400 else chunk[-400:]
 
 
@@ -137,40 +147,48 @@ class HepMCFile:
         index = 0
         with ByteSource(self.path, what="a HepMC3 file") as source:
             stream = _IndexingStream(source)
-            with pyhepmc.open(stream, format="hepmc3") as reader:
-                for event in reader:
-                    if index >= len(stream.expected):
-                        raise InputFileError(f"{self.path}: event {index + 1}: more events than E lines; malformed file")
-                    number, n_particles = stream.expected[index]
-                    if len(event.particles) != n_particles:
-                        raise InputFileError(f"{self.path}: event {index + 1} (number {number}): {len(event.particles)} "
-                                             f"of {n_particles} particles parsed; the event is malformed or cut short")
-                    if event.momentum_unit != pyhepmc.Units.GEV:
-                        event.set_units(pyhepmc.Units.GEV, event.length_unit)
+            # HepMC3 pulls 4 kB at a time: a C-level buffer in between calls the Python stream per MB
+            reader = pyhepmc.io.ReaderAscii(pyhepmc.io.pyiostream(io.BufferedReader(stream, buffer_size=1 << 20)))
+            while not reader.failed():  # failed: the previous read reached the end of the stream
+                event = pyhepmc.GenEvent()
+                parsed = reader.read_event(event)
+                particles = event.numpy.particles
+                pid = np.asarray(particles.pid)
+                if not parsed or len(pid) == 0:  # HepMC3 "reads" an empty event after the last one
+                    break
+                if index >= len(stream.expected):
+                    raise InputFileError(f"{self.path}: event {index + 1}: more events than E lines; malformed file")
+                number, n_particles = stream.expected[index]
+                if event.momentum_unit != pyhepmc.Units.GEV:
+                    event.set_units(pyhepmc.Units.GEV, event.length_unit)
                     particles = event.numpy.particles
-                    for name, values in (("pid", particles.pid), ("status", particles.status), ("px", particles.px),
-                                         ("py", particles.py), ("pz", particles.pz), ("e", particles.e),
-                                         ("m", particles.generated_mass)):
-                        columns[name].append(np.asarray(values))
-                    counts.append(n_particles)
-                    numbers.append(event.event_number)
-                    cross = event.cross_section
-                    xsec.append(float(cross.xsec()) if cross else np.nan)
-                    xsec_err.append(float(cross.xsec_err()) if cross else np.nan)
-                    weights.append(list(event.weights))
-                    if weight_names is None:
-                        try:
-                            weight_names = list(event.weight_names)
-                        except (RuntimeError, AttributeError):  # no run info: weights are unnamed
-                            weight_names = [f"w{i}" for i in range(len(event.weights))]
-                    index += 1
-                    if len(counts) == step_size:
-                        yield _assemble(columns, counts, numbers, xsec, xsec_err, weights, weight_names, fields)
-                        for values in columns.values():
-                            values.clear()
-                        for values in (counts, numbers, xsec, xsec_err, weights):
-                            values.clear()
-            while not stream.at_end:  # pyhepmc may stop before the last bytes (the end marker)
+                    pid = np.asarray(particles.pid)
+                if len(pid) != n_particles:
+                    raise InputFileError(f"{self.path}: event {index + 1} (number {number}): {len(pid)} "
+                                         f"of {n_particles} particles parsed; the event is malformed or cut short")
+                for name, values in (("pid", pid), ("status", particles.status), ("px", particles.px),
+                                     ("py", particles.py), ("pz", particles.pz), ("e", particles.e),
+                                     ("m", particles.generated_mass)):
+                    columns[name].append(np.asarray(values))
+                counts.append(n_particles)
+                numbers.append(event.event_number)
+                cross = event.cross_section
+                xsec.append(float(cross.xsec()) if cross else np.nan)
+                xsec_err.append(float(cross.xsec_err()) if cross else np.nan)
+                weights.append(list(event.weights))
+                if weight_names is None:
+                    try:
+                        weight_names = list(event.weight_names)
+                    except (RuntimeError, AttributeError):  # no run info: weights are unnamed
+                        weight_names = [f"w{i}" for i in range(len(event.weights))]
+                index += 1
+                if len(counts) == step_size:
+                    yield _assemble(columns, counts, numbers, xsec, xsec_err, weights, weight_names, fields)
+                    for values in columns.values():
+                        values.clear()
+                    for values in (counts, numbers, xsec, xsec_err, weights):
+                        values.clear()
+            while not stream.at_end:  # HepMC3 may stop before the last bytes (the end marker)
                 stream.readinto(bytearray(1 << 16))
         if isinstance(stream.error, InputFileError):
             raise stream.error
@@ -324,6 +342,17 @@ def particle_table(particles: Any, weight: Any, *, invisible_pdgids: Iterable[in
     )
 
 
+def table_from_arrays(arrays: Any, *, invisible_pdgids: Iterable[int] = ()) -> Any:
+    """Particle-level event table of arrays that :func:`read` or :func:`iterate` gave (weight: the
+    first, nominal event weight)."""
+    import awkward as ak
+    import numpy as np
+
+    nominal = (ak.to_numpy(arrays.weights[ak.fields(arrays.weights)[0]]) if "weights" in ak.fields(arrays)
+               else np.ones(len(arrays)))
+    return particle_table(arrays.particles, nominal, invisible_pdgids=invisible_pdgids)
+
+
 def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int] = (), sample: str | None = None,
                 step_size: int = 10_000) -> tuple[Any, Any]:
     """Particle-level event table (schema of :mod:`darkscan.readers.events`) and its metadata.
@@ -341,8 +370,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
     hepmc = HepMCFile(path)
     chunks, sigma, sigma_err = [], np.nan, 0.0
     for chunk in hepmc.iterate(step_size=step_size):
-        nominal = ak.to_numpy(chunk.weights[ak.fields(chunk.weights)[0]]) if "weights" in ak.fields(chunk) else np.ones(len(chunk))
-        chunks.append(particle_table(chunk.particles, nominal, invisible_pdgids=invisible_pdgids))
+        chunks.append(table_from_arrays(chunk, invisible_pdgids=invisible_pdgids))
         sigma, sigma_err = float(chunk.cross_section_pb[-1]), float(chunk.cross_section_error_pb[-1])
     table = concatenate_event_chunks(chunks, path=path)
     metadata = EventTableMetadata(

@@ -117,7 +117,7 @@ def describe(path: str | os.PathLike[str]) -> str:
         lines.append(f"{len(arrays)} events; σ (last event) = {arrays.cross_section_pb[-1]:.6g} ± "
                      f"{arrays.cross_section_error_pb[-1]:.3g} pb; weights: {', '.join(ak.fields(arrays.weights))}; "
                      f"particles per event: {np.mean(ak.to_numpy(ak.num(arrays.particles))):.0f}")
-        events, _ = load_event_table(path, invisible_pdgids=default_invisible_pdgids())
+        events = hepmc.table_from_arrays(arrays, invisible_pdgids=default_invisible_pdgids())  # no second read
     else:
         from darkscan.readers import delphes
 
