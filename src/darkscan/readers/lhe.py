@@ -378,12 +378,9 @@ def _weights(path: Path, data: bytes, event_of: Any, first_event: int, init: LHE
             where = np.searchsorted(event_of, [m.start() for m in matches], side="right") - 1
             ids = [(m.group(1) if m.group(1) is not None else m.group(2)).decode() for m in matches]
             raw = [m.group(3).strip() for m in matches]
-            try:
-                import pyarrow as pa
-                import pyarrow.compute as pc
-
-                values = pc.cast(pa.array(raw, type=pa.binary()).cast(pa.string()), pa.float64()).to_numpy()
-            except Exception:  # one of them is not a number: find which
+            try:  # numpy's bytes → float64 cast rounds like float(), without importing Arrow for a few weights
+                values = np.array(raw, dtype=np.bytes_).astype(np.float64)
+            except ValueError:  # one of them is not a number: find which
                 values = np.array([_float(path, first_event + int(k), v) for v, k in zip(raw, where)])
             codes: dict[str, int] = {}
             for name in ids:
