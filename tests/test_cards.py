@@ -24,6 +24,7 @@ from darkscan.errors import CardError
 from darkscan.io import sha256_file
 from darkscan.registry import PROCESSES
 from darkscan.study import parse_study
+from darkscan.widths import mediator_width_gev
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "cards"
 UPDATE = os.environ.get("DARKSCAN_UPDATE_GOLDEN") == "1"
@@ -138,7 +139,10 @@ def test_golden_script_says_what_the_registry_says(name: str):
             continue
         for entry in parameter.entries:
             found = script.param_card[str(entry)]
-            assert found == "Auto" if parameter.default == "auto" else float(found) == parameter.default
+            if parameter.default == "physical":  # the minimal width at the default masses and couplings
+                assert float(found) == pytest.approx(mediator_width_gev(name, process.defaults()), rel=1e-6)
+            else:
+                assert found == "Auto" if parameter.default == "auto" else float(found) == parameter.default
     if any("[noborn=QCD]" in line for line in process.mg5_processes) and process.madspin_decays:
         assert script.switches["madspin"] == "ON" and "set spinmode none" in script.madspin
         assert "decay z > l+ l-" in script.madspin

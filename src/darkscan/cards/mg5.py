@@ -29,6 +29,7 @@ from darkscan.cards._render import TEMPLATE_VERSIONS, format_number, render_temp
 from darkscan.errors import CardError
 from darkscan.registry import Process, get_process
 from darkscan.study import SamplePoint
+from darkscan.widths import PHYSICAL, resolve_widths
 
 __all__ = [
     "MG5Script",
@@ -113,6 +114,8 @@ def param_card_entries(process: Process, parameters: Mapping[str, float | str]) 
         if isinstance(value, str):
             if parameter.kind == "width" and value.lower() == "auto":
                 text = "Auto"
+            elif parameter.physical and value.lower() == PHYSICAL:
+                text = format_number(float(resolve_widths(process.name, parameters)[parameter.name]))
             else:
                 raise CardError(f"{process.name}: parameter {parameter.name} = {value!r} is not a number"
                                 + (' or "auto"' if parameter.kind == "width" else ""))
