@@ -207,9 +207,11 @@ def render_mg5_scan_script(points: Sequence[SamplePoint], *, study_name: str, se
 
     Entries equal at every point are set once; entries that vary are zipped in one ``scan1:`` group
     in plan order (plain ``scan:`` when only one entry varies). The run card (events, seed, cuts) is
-    the first point's: MG5 runs every scan point with it; the seed only fixes ``run_01``, after
-    which MG5 continues its own random sequence, so the later runs are independent but their seeds
-    are MG5's, not the points' (the Pythia and Delphes seeds stay the points' own).
+    the first point's: MG5 runs every scan point with it. ``iseed`` seeds ``run_01``; MG5 then sets the
+    run card's iseed to 0 and keeps counting from its own seed, which its survey and refine steps
+    advance by 3 each, so the later runs get iseed + 6, iseed + 12, … (the banners of a real 3-point
+    scan) - independent and reproducible, but not the points' own seeds (the Pythia and Delphes seeds
+    stay the points' own).
     """
     if not points:
         raise CardError("an MG5 scan script needs at least one sample point")
@@ -236,7 +238,7 @@ def render_mg5_scan_script(points: Sequence[SamplePoint], *, study_name: str, se
     notes = [f"MG5 scan over {len(points)} points, runs run_01 ... run_{len(points):02d} in this order:"]
     notes += [f"  run_{i:02d}: {p.point_id}" for i, p in enumerate(points, start=1)]
     notes.append(f"every run uses the run card below ({points[0].n_events} events); iseed (the first point's) seeds "
-                 "run_01, MG5 then resets it to 0 and continues its own random sequence for the later runs")
+                 "run_01, and MG5 advances it by 3 per survey/refine step for the later runs (iseed + 6, iseed + 12, ...)")
     text = render_template("madgraph.mg5.j2", **_context(points, study_name, settings, notes, lines))
     check_mg5_script(text, process=process, run_card=run_card_entries(points[0], settings), param_card=dict(lines))
     return text
