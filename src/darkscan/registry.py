@@ -273,7 +273,10 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                             "filter (DM:gg2S2XXj is 'not yet available' in Pythia 8.3); Pythia's σ is orders of "
                             "magnitude below DMsimp's loop-induced rate (kinematics only, warns)"),
         monoz=dict(processes=("p p > xd xd~ z [noborn=QCD]",), madspin=("z > l+ l-",), pythia=None),
-        constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop)",
+        constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop); mono-Z's "
+                             "Z → ℓℓ is decayed by MadSpin with spinmode none, the only mode for loop-induced "
+                             "production (no tree-level matrix element): on-shell Z (m_ℓℓ = m_Z), no spin "
+                             "correlation, σ × BR exact",
     ),
     "spin1": dict(
         description="vector mediator Y1 → Dirac DM (DMsimp_s_spin1)",
