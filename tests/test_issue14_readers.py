@@ -38,7 +38,7 @@ def test_madspin_sample_sigma_is_the_decayed_one_the_events_carry(mode):
         sigma, error = handle.sample_cross_section()
         banner = float(re.search(r"Integrated weight \(pb\)\s*:\s*(\S+)", handle.header).group(1))
         weights = ak.to_numpy(handle.read().eventinfo.weight)
-        assert handle.decayed_by_madspin
+        assert handle.decayed_by_madspin and handle.cross_section_source == "<init>: σ × BR after MadSpin's decays"
     # MG5 event_norm = average: every event carries σ; the decayed σ is the undecayed 542.127 pb × BR(Z → ℓℓ)
     assert weights == pytest.approx(sigma, rel=1e-6)
     assert sigma == pytest.approx(542.127 * 0.0688, rel=0.005)
@@ -51,7 +51,7 @@ def test_madspin_sample_sigma_is_the_decayed_one_the_events_carry(mode):
 def test_undecayed_mg5_run_still_takes_the_integrated_weight_over_a_wrong_init():
     with lhe.open(SHARED_DATA / "mg5" / "mssm_n1n1z_ll" / "unweighted_events.lhe.gz") as handle:
         sigma, _ = handle.sample_cross_section()
-        assert not handle.decayed_by_madspin
+        assert not handle.decayed_by_madspin and handle.cross_section_source == "MG5 Integrated weight"
         assert handle.init.cross_section_pb < 0.1 * sigma  # the ≥ 80-channel <init> of that run
     assert sigma == pytest.approx(1.345e-5, rel=1e-3)
 

@@ -109,12 +109,7 @@ def describe(path: str | os.PathLike[str]) -> str:
         for process in init.processes:
             lines.append(f"  process {process.lprup}: σ = {process.xsec_pb:.6g} ± {process.error_pb:.3g} pb, "
                          f"max weight {process.xmax:.6g}")
-        if handle.decayed_by_madspin:
-            source = "<init>: σ × BR after MadSpin's decays"
-        elif sample_sigma != init.cross_section_pb and not (sample_sigma != sample_sigma):
-            source = "MG5 Integrated weight"
-        else:
-            source = "<init>"
+        source = handle.cross_section_source
         lines.append(f"  sample σ = {sample_sigma:.6g} ± {sample_error:.3g} pb ({source}; used downstream)")
         if init.generators:
             lines.append("generators: " + ", ".join(f"{n} {v}".strip() for n, v in init.generators))

@@ -512,6 +512,14 @@ class LHEFile:
         """Whether MadSpin decayed the events of this file (its card is in the header)."""
         return _MADSPIN_CARD.search(self.header) is not None
 
+    @property
+    def cross_section_source(self) -> str:
+        """Where :meth:`sample_cross_section` takes σ from, in words."""
+        has_weight = _MG5_INTEGRATED_WEIGHT.search(self.header) is not None
+        if self.init.processes and (self.decayed_by_madspin or not has_weight):
+            return "<init>: σ × BR after MadSpin's decays" if self.decayed_by_madspin else "<init>"
+        return "MG5 Integrated weight" if has_weight else "none (unknown)"
+
     def sample_cross_section(self) -> tuple[float, float]:
         """σ of the events in this file and its error, pb.
 
