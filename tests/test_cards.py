@@ -24,6 +24,7 @@ from darkscan.errors import CardError
 from darkscan.io import sha256_file
 from darkscan.registry import PROCESSES
 from darkscan.study import parse_study
+from darkscan.widths import mediator_width_gev
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "cards"
 UPDATE = os.environ.get("DARKSCAN_UPDATE_GOLDEN") == "1"
@@ -49,7 +50,7 @@ SCANS = {
         {"name": "spin0_grid", "process": "spin0_monojet", "scan": {"m_med": [500, 1000], "m_dm": [10, 50]}},
         # one parameter on three entries (the three sneutrinos): scan1:[…]
         {"name": "snu_mdm", "process": "sneutrino_monojet", "scan": {"m_dm": [100, 120]}},
-        {"name": "n1_mdm", "process": "neutralino_monoz", "scan": {"m_dm": [50, 120]},
+        {"name": "snu_z_mdm", "process": "sneutrino_monoz", "scan": {"m_dm": [50, 120]},
          "generation_cuts": {"ptl": 20, "mmll": 60, "mmllmax": 120}},
         # misset is a real cut here: the neutrinos of Z → νν
         {"name": "zz_misset", "process": "sm_zz_llvv", "generation_cuts": {"misset": 50}},
@@ -105,7 +106,9 @@ def test_golden_scan_syntax():
     assert grid.param_card["MASS 52"] == "scan1:[1.000000e+01,5.000000e+01,1.000000e+01,5.000000e+01]"
     snu = _golden_script("mg5_scan", "snu_mdm", "mg5-scan", "madgraph.mg5")
     assert {snu.param_card[f"MASS {i}"] for i in (1000012, 1000014, 1000016)} == {"scan1:[1.000000e+02,1.200000e+02]"}
-    assert snu.param_card["DECAY 1000022"] == "Auto"  # the spectrum moved: MG5 recomputes the widths
+    # the spectrum moved: the ν̃ LSP is stable, and nothing is "Auto" (ν̃ν̃* has no sparticle resonance)
+    assert {snu.param_card[f"DECAY {i}"] for i in (1000012, 1000014, 1000016)} == {"0.000000e+00"}
+    assert "Auto" not in snu.param_card.values() and not snu.compute_widths
     manifest = json.loads((GOLDEN / "mg5_scan" / "spin0_grid" / "m_med-1000_m_dm-10" / "sample.json").read_text())
     assert manifest["mg5_run"] == "run_03"
     assert manifest["lhef"] == "../mg5-scan/mg5/Events/run_03/unweighted_events.lhe.gz"
@@ -138,10 +141,17 @@ def test_golden_script_says_what_the_registry_says(name: str):
             continue
         for entry in parameter.entries:
             found = script.param_card[str(entry)]
-            assert found == "Auto" if parameter.default == "auto" else float(found) == parameter.default
-    if any("[noborn=QCD]" in line for line in process.mg5_processes) and process.madspin_decays:
-        assert script.switches["madspin"] == "ON" and "set spinmode none" in script.madspin
-        assert "decay z > l+ l-" in script.madspin
+            if parameter.default == "physical":  # the minimal width at the default masses and couplings
+                assert float(found) == pytest.approx(mediator_width_gev(name, process.defaults()), rel=1e-6)
+            else:
+                assert found == "Auto" if parameter.default == "auto" else float(found) == parameter.default
+    if process.madspin_decays:
+        assert script.switches["madspin"] == "ON"
+        assert all(f"decay {decay}" in script.madspin for decay in process.madspin_decays)
+        # MadSpin's full spin correlations and Breit-Wigner everywhere but for loop-induced production,
+        # where MG5 has no tree-level matrix element and only spinmode none runs
+        loop_induced = any("[noborn=QCD]" in line for line in process.mg5_processes)
+        assert ("set spinmode none" in script.madspin) == loop_induced
     else:
         assert "madspin" not in script.switches and not script.madspin
 
@@ -403,6 +413,28 @@ def test_m_sparticles_lifts_the_spectrum_so_a_heavy_dm_stays_the_lsp():
     spectrum = parse_slha(render_slha(process, {**heavy, "m_sparticles": 3000.0}))["MASS"]
     assert spectrum[(1000022,)] == 800.0
     assert all(spectrum[(pdg,)] == 3000.0 for pdg in (1000015, 2000011, 1000023, 1000024, 1000021, 1000006))
-    # the reference widths belong to the reference spectrum: MG5 must recompute them
+    # the reference widths belong to the reference spectrum: MG5 recomputes those of the process's
+    # resonances (the squarks of q g → q̃ χ̃⁰₁), the DM is stable, the rest does not enter p p > n1 n1 j
     widths = parse_slha(render_param_card(process, {**heavy, "m_sparticles": 3000.0}))["DECAY"]
-    assert widths[(1000023,)] == "Auto"
+    assert all(widths[(pdg,)] == "Auto" for pdg in (1000001, 1000002, 1000003, 1000004, 2000001, 2000004))
+    assert widths[(1000022,)] == 0.0 and widths[(1000023,)] == 0.020777 and widths[(1000006,)] == 2.021596
+
+
+def test_mssm_script_computes_only_the_resonance_widths_and_only_2_body():
+    process = PROCESSES["neutralino_monojet"]
+    point = {"m_dm": 500.0, "m_sneutrino": 3000.0, "m_sneutrino_tau": 3000.0, "m_sparticles": 3000.0}
+    entries = mg5.param_card_entries(process, point)
+    assert [k for k, v in entries.items() if v == "Auto"] == [f"DECAY {p}" for p in process.resonances]
+    assert "DECAY 1000022" not in entries  # stable: the reference card's χ̃⁰₁ width is 0 already (no "Auto")
+    assert mg5.two_body_widths(process, entries) == list(process.resonances)
+    snu = PROCESSES["sneutrino_monojet"]
+    snu_entries = mg5.param_card_entries(snu, snu.defaults())
+    assert not [v for v in snu_entries.values() if v == "Auto"]  # ν̃ν̃* goes through the Z alone
+    assert all(snu_entries[f"DECAY {pdg}"] == "0.000000e+00" for pdg in (1000012, 1000014, 1000016))
+
+
+def test_mg5_scan_style_refuses_mssm_widths_it_would_recompute_at_4_body():
+    study = parse_study({"name": "s", "generator": {"backend": "madgraph"}, "samples": [
+        {"name": "n1", "process": "neutralino_monojet", "scan": {"m_dm": [50, 60]}}]})
+    with pytest.raises(CardError, match="render one script per point"):
+        mg5.render_mg5_scan_script(study.plan(), study_name="s", settings=mg5.MG5Settings())

@@ -16,6 +16,7 @@ __all__ = [
     "DarkscanError",
     "ExternalProgramError",
     "InputFileError",
+    "InputFileWarning",
     "StudyError",
     "closest",
     "did_you_mean",
@@ -56,6 +57,10 @@ class InputFileError(DarkscanError, ValueError):
     """An input file (LHE, HepMC, ROOT, Parquet, HDF5) is missing, truncated or malformed."""
 
     exit_code = 2
+
+
+class InputFileWarning(UserWarning):
+    """An input file is readable but something in it is inconsistent (the events themselves are intact)."""
 
 
 class ExternalProgramError(DarkscanError, RuntimeError):

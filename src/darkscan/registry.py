@@ -59,24 +59,31 @@ class Parameter:
 
     ``entries`` lists every param-card location the value is written to (one physics coupling can be
     several card entries, e.g. a universal quark coupling). Widths accept the string ``"auto"``
-    (MG5 computes them from the other parameters).
+    (MG5 computes them from the other parameters); a width with ``physical`` set also accepts
+    ``"physical"``: darkscan computes it per scan point (:mod:`darkscan.widths`) and every backend
+    gets that number.
     """
 
     name: str
     kind: Literal["mass", "width", "coupling", "scale"]
     unit: str
     #: None: the model card's own values stay unless the study sets the parameter
-    default: float | None
+    default: float | str | None
     description: str
     entries: tuple[CardEntry, ...]
     minimum: float | None = None
+    #: a width darkscan can compute from the other parameters (value ``"physical"``)
+    physical: bool = False
 
     def check(self, value: float | str) -> str | None:
         """Why ``value`` is not allowed, or None if it is."""
         if isinstance(value, str):
             if self.kind == "width" and value.lower() == "auto":
                 return None
-            allowed = 'a number or "auto"' if self.kind == "width" else "a number"
+            if self.physical and value.lower() == "physical":
+                return None
+            allowed = ('a number, "physical" or "auto"' if self.physical
+                       else 'a number or "auto"' if self.kind == "width" else "a number")
             return f"must be {allowed}, got {value!r}"
         if self.minimum is not None and value < self.minimum:
             return f"must be ≥ {self.minimum:g} {self.unit}".rstrip() + f", got {value:g}"
@@ -85,16 +92,18 @@ class Parameter:
 
 @dataclasses.dataclass(frozen=True)
 class Constraint:
-    """``lower < upper`` must hold between two parameters (the model forbids otherwise)."""
+    """``lower < upper`` (``lower ≤ upper`` when ``or_equal``) must hold between two parameters."""
 
     lower: str
     upper: str
     reason: str
+    or_equal: bool = False
 
     def check(self, values: Mapping[str, float | str]) -> str | None:
         lo, hi = values.get(self.lower), values.get(self.upper)
-        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and not lo < hi:
-            return f"{self.lower} = {lo:g} must be below {self.upper} = {hi:g}: {self.reason}"
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and not (lo <= hi if self.or_equal else lo < hi):
+            return (f"{self.lower} = {lo:g} must be {'at most' if self.or_equal else 'below'} {self.upper} = {hi:g}: "
+                    f"{self.reason}")
         return None
 
 
@@ -112,8 +121,11 @@ class Process:
     mg5_model_source: str
     mg5_processes: tuple[str, ...]
     mg5_defines: tuple[str, ...] = ()
-    #: decays handed to MadSpin (e.g. the Z of a loop-induced process)
+    #: decays handed to MadSpin (e.g. the Z of a loop-induced process, the tops of tt̄)
     madspin_decays: tuple[str, ...] = ()
+    #: BSM particles that can be on-shell s-channel resonances of the process: their widths enter the
+    #: rate, so MG5 computes them (2-body) for every spectrum that moved (MSSM only)
+    resonances: tuple[int, ...] = ()
     #: MG5 run-card generation cuts used unless the study overrides them (GeV)
     generation_cuts: Mapping[str, float] = dataclasses.field(default_factory=dict)
     parameters: tuple[Parameter, ...] = ()
@@ -139,17 +151,27 @@ class Process:
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
 
-    def defaults(self) -> dict[str, float]:
+    def defaults(self) -> dict[str, float | str]:
         return {p.name: p.default for p in self.parameters if p.default is not None}
 
 
-def _p(name: str, kind: Literal["mass", "width", "coupling", "scale"], default: float | None, description: str,
-       *entries: tuple[str, tuple[int, ...]], minimum: float | None = None) -> Parameter:
+def _p(name: str, kind: Literal["mass", "width", "coupling", "scale"], default: float | str | None, description: str,
+       *entries: tuple[str, tuple[int, ...]], minimum: float | None = None, physical: bool = False) -> Parameter:
     unit = "GeV" if kind in ("mass", "width", "scale") else ""
     if minimum is None and kind in ("mass", "width", "scale"):
         minimum = 0.0
     return Parameter(name, kind, unit, default, description,
-                     tuple(CardEntry(block, ids) for block, ids in entries), minimum)
+                     tuple(CardEntry(block, ids) for block, ids in entries), minimum, physical)
+
+
+def _mediator_width(particle: str, pdg: int) -> Parameter:
+    # The LHC DM Working Group benchmarks take the minimal width from the couplings at every scan
+    # point; a fixed width (e.g. the models' 10 GeV) overstates σ several-fold once the quark and DM
+    # channels are open (spin-1 reference: 5.394 pb at 10 GeV, 0.956 pb at the physical 56.3 GeV).
+    return _p("w_med", "width", "physical",
+              f'{particle} width: "physical" (default) = the minimal width from the masses and couplings of each '
+              'scan point (darkscan.widths, LHC DM Working Group formulas), a number = that fixed width, '
+              '"auto" = computed by MG5 alone', ("DECAY", (pdg,)), physical=True)
 
 
 _DMSIMP = "FeynRules DMsimp (https://feynrules.irmp.ucl.ac.be/wiki/DMsimp)"
@@ -158,7 +180,7 @@ _MONOJET_CUTS = {"ptj": 130.0}
 # --- spin-1 mediator (DMsimp_s_spin1 v1.0): Y1 = 55, Xd = 52, coupling order DMV -------------
 _SPIN1 = (
     _p("m_med", "mass", 1000.0, "vector mediator Y1 mass", ("MASS", (55,))),
-    _p("w_med", "width", 10.0, "Y1 width (\"auto\": computed by MG5)", ("DECAY", (55,))),
+    _mediator_width("Y1", 55),
     _p("m_dm", "mass", 10.0, "Dirac DM Xd mass", ("MASS", (52,))),
     _p("g_dm", "coupling", 1.0, "vector coupling of Y1 to Xd (gVXd)", ("DMINPUTS", (2,))),
     _p("g_q", "coupling", 0.25, "universal vector coupling of Y1 to quarks (gVd11…gVu33)",
@@ -170,7 +192,7 @@ _SPIN1 = (
 # --- spin-0 mediator (DMsimp_s_spin0 v1.0): Y0 = 54, Xd = 52, coupling order DMS -------------
 _SPIN0 = (
     _p("m_med", "mass", 1000.0, "scalar mediator Y0 mass", ("MASS", (54,))),
-    _p("w_med", "width", 10.0, "Y0 width (\"auto\": computed by MG5)", ("DECAY", (54,))),
+    _mediator_width("Y0", 54),
     _p("m_dm", "mass", 10.0, "Dirac DM Xd mass", ("MASS", (52,))),
     _p("g_dm", "coupling", 1.0, "scalar coupling of Y0 to Xd (gSXd)", ("DMINPUTS", (3,))),
     _p("g_q", "coupling", 1.0, "universal scalar (Yukawa-scaled) coupling to quarks (gSd11…gSu33)",
@@ -182,7 +204,7 @@ _SPIN0 = (
 # --- spin-2 mediator (DMsimp_s_spin2 v1.1): Y2 = 5000002, Xd = 5000521, coupling order DMT ---
 _SPIN2 = (
     _p("m_med", "mass", 1000.0, "spin-2 mediator Y2 mass", ("MASS", (5000002,))),
-    _p("w_med", "width", 10.0, "Y2 width (\"auto\": computed by MG5)", ("DECAY", (5000002,))),
+    _mediator_width("Y2", 5000002),
     _p("m_dm", "mass", 10.0, "Dirac DM Xd mass", ("MASS", (5000521,))),
     _p("lambda_med", "scale", 1000.0, "suppression scale Λ of the Y2 couplings", ("DMINPUTS", (1,)), minimum=1e-9),
     _p("g_g", "coupling", 1.0, "Y2 coupling to gluons (gTg)", ("DMINPUTS", (2,))),
@@ -210,10 +232,10 @@ _OTHER_SPARTICLE_IDS = (
 )
 
 
-def _m_sparticles() -> Parameter:
+def _m_sparticles(default: float | None = None) -> Parameter:
     # A DM-mass scan above ~135 GeV in the fixed SPS1a-like spectrum makes τ̃₁, ẽ_R, χ̃⁰₂, χ̃±₁ lighter
     # than the DM, which then decays: lifting the rest of the spectrum keeps the DM the LSP.
-    return _p("m_sparticles", "mass", None,
+    return _p("m_sparticles", "mass", default,
               "common mass of all other sparticles (squarks, sleptons, gluino, χ̃⁰₂₋₄, χ̃±); "
               "unset: the reference spectrum", *[("MASS", (i,)) for i in _OTHER_SPARTICLE_IDS])
 
@@ -225,14 +247,17 @@ _NEUTRALINO_DM = (
     _p("m_sneutrino_tau", "mass", 184.7085, "τ-sneutrino mass", ("MASS", (1000016,))),
     _m_sparticles(),
 )
-# ν̃ must be the LSP: in the reference spectrum τ̃₁ (134.5 GeV), ẽ_R (144.1), χ̃⁰₂ (181.1) and χ̃±₁
-# (181.7) are all lighter than its 185.3 GeV sneutrinos, so the default sits below τ̃₁.
+# ν̃ must be the LSP: in the reference spectrum χ̃⁰₁ (96.7 GeV), τ̃₁ (134.5), ẽ_R (144.1), χ̃⁰₂ (181.1)
+# and χ̃±₁ (181.7) are all lighter than its 185.3 GeV sneutrinos. Moving χ̃⁰₁ alone above them would
+# reorder the neutralino/chargino sector under the reference mixing matrices, so the default lifts
+# the whole sector with every other sparticle: a decoupled spectrum at 2 TeV with only ν̃ light
+# (ν̃ν̃* production goes through the Z alone, so the heavy states do not enter it).
 _SNEUTRINO_DM = (
     _p("m_dm", "mass", 120.0, "sneutrino ν̃ mass (all three flavours, the DM candidate)",
        *[("MASS", (i,)) for i in _SNEUTRINO_IDS]),
-    _p("m_neutralino", "mass", 2000.0, "lightest neutralino χ̃⁰₁ mass (above the sneutrino)",
+    _p("m_neutralino", "mass", 2000.0, "lightest neutralino χ̃⁰₁ mass (above the sneutrino, at most m_sparticles)",
        ("MASS", (1000022,))),
-    _m_sparticles(),
+    _m_sparticles(2000.0),
 )
 _MSSM_SOURCE = "ships with MG5_aMC (models/MSSM_SLHA2)"
 _MSSM_NOTE = ("MSSM_SLHA2's default restriction ties sneutrino masses together and overwrites "
@@ -248,7 +273,10 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                             "filter (DM:gg2S2XXj is 'not yet available' in Pythia 8.3); Pythia's σ is orders of "
                             "magnitude below DMsimp's loop-induced rate (kinematics only, warns)"),
         monoz=dict(processes=("p p > xd xd~ z [noborn=QCD]",), madspin=("z > l+ l-",), pythia=None),
-        constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop)",
+        constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop); mono-Z's "
+                             "Z → ℓℓ is decayed by MadSpin with spinmode none, the only mode for loop-induced "
+                             "production (no tree-level matrix element): on-shell Z (m_ℓℓ = m_Z), no spin "
+                             "correlation, σ × BR exact",
     ),
     "spin1": dict(
         description="vector mediator Y1 → Dirac DM (DMsimp_s_spin1)",
@@ -286,10 +314,12 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         description="MSSM lightest neutralino χ̃⁰₁ pair (MSSM_SLHA2)",
         mg5_model="MSSM_SLHA2", mg5_restriction="full", source=_MSSM_SOURCE,
         parameters=_NEUTRALINO_DM, invisible=(1000022,),
-        monojet=dict(processes=("p p > n1 n1 j",),
+        # q g → q̃ χ̃⁰₁ with q̃ → q χ̃⁰₁ on shell (p is 4-flavour: u, d, c, s squarks)
+        monojet=dict(processes=("p p > n1 n1 j",), resonances=(*range(1000001, 1000005), *range(2000001, 2000005)),
                      pythia="SUSY:qqbar2chi0chi0 (χ̃⁰₁χ̃⁰₁, jet from ISR) + SUSY:qg2chi0squark (χ̃⁰₁ q̃, q̃ → q χ̃⁰₁) "
                             "from the SLHA spectrum; recoil filter at the jet cut"),
-        monoz=dict(processes=("p p > n1 n1 z, z > l+ l-",), pythia=None),
+        # q q̄ → Z* → χ̃⁰₁ χ̃⁰ᵢ with χ̃⁰ᵢ → χ̃⁰₁ Z on shell
+        monoz=dict(processes=("p p > n1 n1 z, z > l+ l-",), pythia=None, resonances=(1000023, 1000025, 1000035)),
         constraints=(Constraint("m_dm", "m_sneutrino", "χ̃⁰₁ must be the LSP to be the dark matter"),
                      Constraint("m_dm", "m_sneutrino_tau", "χ̃⁰₁ must be the LSP to be the dark matter"),
                      Constraint("m_dm", "m_sparticles", "χ̃⁰₁ must be the LSP to be the dark matter")),
@@ -305,7 +335,9 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                             "jet comes from the parton shower (ISR)"),
         monoz=dict(processes=("p p > snu snu~ z, z > l+ l-",), pythia=None),
         constraints=(Constraint("m_dm", "m_neutralino", "ν̃ must be the LSP to be the dark matter"),
-                     Constraint("m_dm", "m_sparticles", "ν̃ must be the LSP to be the dark matter")),
+                     Constraint("m_dm", "m_sparticles", "ν̃ must be the LSP to be the dark matter"),
+                     Constraint("m_neutralino", "m_sparticles", "χ̃⁰₁ must stay the lightest neutralino/chargino",
+                                or_equal=True)),
         note=_MSSM_NOTE,
     ),
 }
@@ -329,6 +361,7 @@ def _signals() -> list[Process]:
                 mg5_processes=sig["processes"],
                 mg5_defines=spec.get("defines", ()),  # type: ignore[arg-type]
                 madspin_decays=sig.get("madspin", ()),
+                resonances=sig.get("resonances", ()),
                 generation_cuts=_MONOJET_CUTS if signature == "monojet" else {},
                 parameters=spec["parameters"],  # type: ignore[arg-type]
                 invisible_pdgids=spec["invisible"],  # type: ignore[arg-type]
@@ -343,10 +376,16 @@ _SM_SOURCE = "ships with MG5_aMC (models/sm)"
 
 
 def _background(name: str, signatures: tuple[Signature, ...], description: str, processes: tuple[str, ...],
-                pythia: str, cuts: Mapping[str, float] | None = None) -> Process:
+                pythia: str, cuts: Mapping[str, float] | None = None, *, defines: tuple[str, ...] = (),
+                madspin: tuple[str, ...] = ()) -> Process:
     return Process(name=name, role="background", family="sm", signatures=signatures, description=description,
                    mg5_model="sm", mg5_restriction=None, mg5_model_source=_SM_SOURCE, mg5_processes=processes,
-                   generation_cuts=dict(cuts or {}), pythia=pythia)
+                   mg5_defines=defines, madspin_decays=madspin, generation_cuts=dict(cuts or {}), pythia=pythia)
+
+
+# W → eν, μν, τν in both backends: MG5's own l± holds only e, μ, and the leptonic τ decays are part of
+# the real background (Pythia decays the τ of either backend).
+_W_LEPTONS = ("ell+ = e+ mu+ ta+", "ell- = e- mu- ta-")
 
 
 _BACKGROUNDS = [
@@ -357,17 +396,20 @@ _BACKGROUNDS = [
                 ("p p > w+ j, w+ > l+ vl", "p p > w- j, w- > l- vl~",
                  "p p > w+ j, w+ > ta+ vt", "p p > w- j, w- > ta- vt~"),
                 "WeakBosonAndParton:qqbar2Wg + qg2Wq, W → eν, μν, τν", _MONOJET_CUTS),
-    _background("sm_ttbar", ("monojet", "monoz"), "top-pair production, all decays",
-                ("p p > t t~",), "Top:gg2ttbar + qqbar2ttbar"),
+    # The tops are decayed by MadSpin (full spin correlations, Breit-Wigner lineshapes) rather than
+    # left to Pythia, which would decay them isotropically.
+    _background("sm_ttbar", ("monojet", "monoz"), "top-pair production, all decays (MG5: tops decayed by MadSpin "
+                "with spin correlations)", ("p p > t t~",), "Top:gg2ttbar + qqbar2ttbar",
+                madspin=("t > w+ b, w+ > all all", "t~ > w- b~, w- > all all")),
     _background("sm_zz_llvv", ("monoz",), "ZZ → ℓℓνν, the irreducible mono-Z background",
                 ("p p > z z, z > l+ l-, z > vl vl~",),
                 "WeakDoubleBoson:ffbar2gmZgmZ, pure Z, filtered to one Z → ee/μμ and one Z → νν"),
-    _background("sm_wz_lvll", ("monoz",), "WZ → ℓνℓℓ (one lepton lost)",
-                ("p p > w+ z, w+ > l+ vl, z > l+ l-", "p p > w- z, w- > l- vl~, z > l+ l-"),
-                "WeakDoubleBoson:ffbar2ZW, Z → ee/μμ, W → eν/μν/τν"),
-    _background("sm_ww_lvlv", ("monoz",), "WW → ℓνℓν",
-                ("p p > w+ w-, w+ > l+ vl, w- > l- vl~",),
-                "WeakDoubleBoson:ffbar2WW, W → eν/μν/τν"),
+    _background("sm_wz_lvll", ("monoz",), "WZ → ℓνℓℓ, W → eν/μν/τν, Z → ee/μμ (one lepton lost)",
+                ("p p > w+ z, w+ > ell+ vl, z > l+ l-", "p p > w- z, w- > ell- vl~, z > l+ l-"),
+                "WeakDoubleBoson:ffbar2ZW, Z → ee/μμ, W → eν/μν/τν", defines=_W_LEPTONS),
+    _background("sm_ww_lvlv", ("monoz",), "WW → ℓνℓν, W → eν/μν/τν",
+                ("p p > w+ w-, w+ > ell+ vl, w- > ell- vl~",),
+                "WeakDoubleBoson:ffbar2WW, W → eν/μν/τν", defines=_W_LEPTONS),
     _background("sm_zll_jet", ("monoz",), "Z(→ℓℓ) + jet (fake MET from jet mismeasurement)",
                 ("p p > z j, z > l+ l-",),
                 "WeakBosonAndParton:qqbar2gmZg + qg2gmZq, pure Z, Z → ee/μμ", {"ptj": 20.0}),

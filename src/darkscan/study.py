@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from darkscan.errors import StudyError, did_you_mean
+from darkscan.widths import resolve_widths
 
 if TYPE_CHECKING:
     from darkscan.registry import Process
@@ -328,7 +329,7 @@ def _expand(study: Study, sample: Sample) -> Iterator[SamplePoint]:
             role=sample.role or process.role,
             index=index,
             point_id=point_id,
-            parameters={**process.defaults(), **sample.parameters, **scanned},
+            parameters=resolve_widths(process.name, {**process.defaults(), **sample.parameters, **scanned}),
             scanned=dict(scanned),
             generation_cuts=cuts,
             n_events=sample.n_events or study.generator.n_events,

@@ -29,6 +29,7 @@ from darkscan.cards._render import TEMPLATE_VERSIONS, format_number, render_temp
 from darkscan.errors import CardError
 from darkscan.registry import Process, get_process
 from darkscan.study import SamplePoint
+from darkscan.widths import PHYSICAL, resolve_widths
 
 __all__ = [
     "MG5Script",
@@ -41,6 +42,7 @@ __all__ = [
     "render_mg5_scan_script",
     "render_mg5_script",
     "run_card_entries",
+    "two_body_widths",
 ]
 
 #: File name of the rendered script.
@@ -100,8 +102,8 @@ def run_card_entries(point: SamplePoint, settings: MG5Settings) -> list[tuple[st
 def param_card_entries(process: Process, parameters: Mapping[str, float | str]) -> dict[str, str]:
     """``{"BLOCK ID": value}`` for every param-card entry the parameters set (``Auto`` widths included).
 
-    For MSSM_SLHA2 the spectrum-dependent widths become ``Auto`` once a mass leaves the reference
-    spectrum (see :mod:`darkscan.cards.slha`).
+    For MSSM_SLHA2, once a mass leaves the reference spectrum, the dark-matter width becomes 0 and the
+    process's resonances ``Auto`` (computed 2-body by the script, see :mod:`darkscan.cards.slha`).
     """
     entries: dict[str, str] = {}
     for parameter in process.parameters:
@@ -113,6 +115,8 @@ def param_card_entries(process: Process, parameters: Mapping[str, float | str]) 
         if isinstance(value, str):
             if parameter.kind == "width" and value.lower() == "auto":
                 text = "Auto"
+            elif parameter.physical and value.lower() == PHYSICAL:
+                text = format_number(float(resolve_widths(process.name, parameters)[parameter.name]))
             else:
                 raise CardError(f"{process.name}: parameter {parameter.name} = {value!r} is not a number"
                                 + (' or "auto"' if parameter.kind == "width" else ""))
@@ -129,13 +133,19 @@ def param_card_entries(process: Process, parameters: Mapping[str, float | str]) 
         if why := constraint.check(parameters):
             raise CardError(f"{process.name}: {why}")
     if process.mg5_model == "MSSM_SLHA2":
-        from darkscan.cards.slha import render_param_card
+        from darkscan.cards.slha import MSSM_WIDTHS, render_param_card
 
-        decays = _slha_decays(render_param_card(process, parameters))
-        for pdg, width in decays.items():
-            if width == "Auto":
-                entries[f"DECAY {pdg}"] = "Auto"
+        reference = {pdg: width for pdg, width, _ in MSSM_WIDTHS}
+        for pdg, width in _slha_decays(render_param_card(process, parameters)).items():
+            if width != reference.get(pdg):
+                entries[f"DECAY {pdg}"] = width if isinstance(width, str) else format_number(width)
     return entries
+
+
+def two_body_widths(process: Process, param_card: Mapping[str, str]) -> list[int]:
+    """Resonances whose width is ``Auto`` in ``param_card``: the script has MG5 compute them from their
+    2-body decays (``Auto`` alone would integrate 3- and 4-body decays too)."""
+    return [pdg for pdg in process.resonances if param_card.get(f"DECAY {pdg}") == "Auto"]
 
 
 def _slha_decays(text: str) -> dict[int, float | str]:
@@ -150,6 +160,12 @@ def _context(points: Sequence[SamplePoint], study_name: str, settings: MG5Settin
     process = get_process(point.process)
     madspin = bool(process.madspin_decays)
     notes = [f"beams: protons at sqrt(s) = {settings.sqrt_s_gev:g} GeV", *notes]
+    widths = two_body_widths(process, dict(param_card))
+    if widths:
+        notes.append(f"widths of the resonances {' '.join(map(str, widths))} computed by MG5 from their 2-body decays")
+    if madspin and _is_loop_induced(process):
+        notes.append("MadSpin spinmode none: the only mode for loop-induced production (no tree-level matrix "
+                     "element to correlate spins with); the decayed boson stays on its mass shell")
     if "misset" in point.generation_cuts:
         notes.append("run_card misset cuts on SM neutrinos only: the dark matter is not counted")
     return dict(
@@ -171,6 +187,7 @@ def _context(points: Sequence[SamplePoint], study_name: str, settings: MG5Settin
         madspin_decays=list(process.madspin_decays),
         run_card=run_card_entries(point, settings),
         param_card=param_card,
+        two_body_widths=widths,
     )
 
 
@@ -190,9 +207,11 @@ def render_mg5_scan_script(points: Sequence[SamplePoint], *, study_name: str, se
 
     Entries equal at every point are set once; entries that vary are zipped in one ``scan1:`` group
     in plan order (plain ``scan:`` when only one entry varies). The run card (events, seed, cuts) is
-    the first point's: MG5 runs every scan point with it; the seed only fixes ``run_01``, after
-    which MG5 continues its own random sequence, so the later runs are independent but their seeds
-    are MG5's, not the points' (the Pythia and Delphes seeds stay the points' own).
+    the first point's: MG5 runs every scan point with it. ``iseed`` seeds ``run_01``; MG5 then sets the
+    run card's iseed to 0 and keeps counting from its own seed, which its survey and refine steps
+    advance by 3 each, so the later runs get iseed + 6, iseed + 12, … (the banners of a real 3-point
+    scan) - independent and reproducible, but not the points' own seeds (the Pythia and Delphes seeds
+    stay the points' own).
     """
     if not points:
         raise CardError("an MG5 scan script needs at least one sample point")
@@ -201,12 +220,10 @@ def render_mg5_scan_script(points: Sequence[SamplePoint], *, study_name: str, se
         raise CardError(f"an MG5 scan script covers one sample, got {sorted(samples)}")
     process = get_process(points[0].process)
     per_point = [param_card_entries(process, p.parameters) for p in points]
+    if any(two_body_widths(process, entries) for entries in per_point):
+        raise CardError(f"{process.name}: MG5's scan recomputes 'Auto' widths at every point with 3- and 4-body "
+                        "decays (hours for MSSM spectra); render one script per point instead (without --mg5-scan)")
     keys = list(dict.fromkeys(k for entries in per_point for k in entries))
-    # MSSM widths: Auto at one point means the spectrum moved; keep them Auto at every point.
-    for entries in per_point:
-        for key in keys:
-            if key.startswith("DECAY ") and any(e.get(key) == "Auto" for e in per_point):
-                entries[key] = "Auto"
     varying = [k for k in keys if len({e.get(k) for e in per_point}) > 1]
     missing = [k for k in keys if any(k not in e for e in per_point)]
     if missing:
@@ -221,7 +238,7 @@ def render_mg5_scan_script(points: Sequence[SamplePoint], *, study_name: str, se
     notes = [f"MG5 scan over {len(points)} points, runs run_01 ... run_{len(points):02d} in this order:"]
     notes += [f"  run_{i:02d}: {p.point_id}" for i, p in enumerate(points, start=1)]
     notes.append(f"every run uses the run card below ({points[0].n_events} events); iseed (the first point's) seeds "
-                 "run_01, MG5 then resets it to 0 and continues its own random sequence for the later runs")
+                 "run_01, and MG5 advances it by 3 per survey/refine step for the later runs (iseed + 6, iseed + 12, ...)")
     text = render_template("madgraph.mg5.j2", **_context(points, study_name, settings, notes, lines))
     check_mg5_script(text, process=process, run_card=run_card_entries(points[0], settings), param_card=dict(lines))
     return text
@@ -244,6 +261,7 @@ class MG5Script:
     run_card: dict[str, str] = dataclasses.field(default_factory=dict)
     param_card: dict[str, str] = dataclasses.field(default_factory=dict)
     madspin: list[str] = dataclasses.field(default_factory=list)
+    compute_widths: list[str] = dataclasses.field(default_factory=list)
     options: list[str] = dataclasses.field(default_factory=list)
     dones: int = 0
 
@@ -279,6 +297,8 @@ def parse_mg5_script(text: str) -> MG5Script:
             script.run_card[words[2]] = " ".join(words[3:])
         elif words[0] == "set" and len(words) >= 5 and words[1] == "param_card":
             script.param_card[" ".join(words[2:-1]).upper()] = words[-1]
+        elif words[0] == "compute_widths" and launched:
+            script.compute_widths.append(" ".join(words[1:]))
         elif words[0] == "decay" or (words[0] == "set" and words[1:2] == ["spinmode"]):
             script.madspin.append(line)
         elif words[0] == "set":
@@ -316,6 +336,10 @@ def check_mg5_script(text: str, *, process: Process, run_card: Sequence[tuple[st
     for decay in process.madspin_decays:
         if f"decay {decay}" not in script.madspin:
             problems.append(f"MadSpin decay {decay!r} missing")
+    widths = two_body_widths(process, {k.upper(): v for k, v in param_card.items()})
+    expected_widths = [f"{' '.join(map(str, widths))} --body_decay=2"] if widths else []
+    if script.compute_widths != expected_widths:
+        problems.append(f"compute_widths lines {script.compute_widths}, expected {expected_widths}")
     for key, value in run_card:
         if script.run_card.get(key) != value:
             problems.append(f"run_card {key} is {script.run_card.get(key)!r}, expected {value!r}")

@@ -9,8 +9,14 @@ the neutralino and sneutrino masses on top of it. Two flavours:
   ratios itself for the spectrum it is given (an "Auto" width would be unreadable to it).
 - ``target="mg5"`` (:func:`render_param_card`): MG5's block names (``FRALPHA``) and a DECAY line
   for every particle. The reference widths belong to the reference spectrum, so they are kept
-  numerically when no mass moved (the reference runs are reproduced exactly) and every sparticle and
-  heavy-Higgs width becomes ``Auto`` as soon as a mass differs (MG5 recomputes them).
+  numerically when no mass moved (the reference runs are reproduced exactly). Once a mass differs
+  (:func:`mg5_widths`): the dark-matter candidate (the LSP) is stable, width 0; the sparticles that
+  can be on-shell s-channel resonances of the process (:attr:`darkscan.registry.Process.resonances`)
+  become ``Auto`` and the MG5 script computes them from their 2-body decays (``compute_widths …
+  --body_decay=2``); every other width keeps its reference value, since those particles enter the
+  process only in t-channel propagators or not at all. Asking MG5 for ``Auto`` widths of all 31
+  sparticles instead makes it integrate 3- and 4-body decays with hundreds of diagrams each for
+  ~30 particles, which never finished on two cores (issue #14).
 
 :func:`parse_slha` reads any SLHA text back into ``{block: {ids: value}}`` (DECAY lines under the
 block ``"DECAY"``), which the card checks use.
@@ -29,6 +35,7 @@ from darkscan.registry import Process
 __all__ = [
     "MSSM_MASSES",
     "MSSM_WIDTHS",
+    "mg5_widths",
     "parse_slha",
     "render_param_card",
     "render_slha",
@@ -67,8 +74,8 @@ MSSM_WIDTHS: tuple[tuple[int, float, str], ...] = (
     (2000015, 0.2699061, "wsl6"),
 )
 
-#: Widths that depend on the sparticle spectrum (everything but t, Z, W and the light Higgs).
-_SPECTRUM_DEPENDENT = frozenset(pdg for pdg, _, _ in MSSM_WIDTHS if pdg >= 35)
+#: The neutralino/chargino sector, lightest first in the reference spectrum (|mass|: χ̃⁰₃ is negative).
+_NEUTRALINOS_CHARGINOS = (1000022, 1000023, 1000024, 1000025, 1000035, 1000037)
 
 
 def slha_values(process: Process, parameters: Mapping[str, float | str]) -> dict[tuple[str, tuple[int, ...]], float]:
@@ -98,9 +105,9 @@ def _render(process: Process, parameters: Mapping[str, float | str], target: Lit
     overrides = slha_values(process, parameters)
     masses = [(pdg, overrides.get(("MASS", (pdg,)), mass), name) for pdg, mass, name in MSSM_MASSES]
     _check_lsp(process, masses)
-    moved = any(value != default for (_, value, _), (_, default, _) in zip(masses, MSSM_MASSES))
-    widths = [(pdg, "Auto" if moved and pdg in _SPECTRUM_DEPENDENT else format_number(width), name)
-              for pdg, width, name in MSSM_WIDTHS]
+    _check_neutralino_ordering(process, masses)
+    decays = mg5_widths(process, masses)
+    widths = [(pdg, decays.get(pdg, format_number(width)), name) for pdg, width, name in MSSM_WIDTHS]
     text = render_template(
         "mssm_slha2.slha.j2",
         version=__version__,
@@ -114,6 +121,37 @@ def _render(process: Process, parameters: Mapping[str, float | str], target: Lit
     )
     check_slha(text, overrides, where=f"{process.name} SLHA ({target})")
     return text
+
+
+def mg5_widths(process: Process, masses: Sequence[tuple[int, float, str]]) -> dict[int, str]:
+    """DECAY values that differ from the reference card for the spectrum ``masses`` (see the module doc):
+    ``{}`` for the reference spectrum; else 0 for the dark-matter candidate and ``"Auto"`` for the
+    process's resonances, which MG5 must compute (2-body) before it generates."""
+    moved = any(value != default for (_, value, _), (_, default, _) in zip(masses, MSSM_MASSES))
+    if not moved:
+        return {}
+    widths = {pdg: format_number(0.0) for pdg in _dm_ids(process)}
+    widths.update({pdg: "Auto" for pdg in process.resonances})
+    return widths
+
+
+def _dm_ids(process: Process) -> set[int]:
+    try:
+        return {entry.ids[0] for entry in process.parameter("m_dm").entries}
+    except KeyError:
+        return set()
+
+
+def _check_neutralino_ordering(process: Process, masses: Sequence[tuple[int, float, str]]) -> None:
+    """χ̃⁰₁ must stay the lightest neutralino/chargino: the reference mixing matrices assume that order."""
+    by_pdg = {pdg: (abs(mass), name) for pdg, mass, name in masses}
+    m_n1, _ = by_pdg[1000022]
+    below = [(m, name, pdg) for pdg in _NEUTRALINOS_CHARGINOS[1:] if (m := by_pdg[pdg][0]) < m_n1
+             for name in [by_pdg[pdg][1]]]
+    if below:
+        m, name, pdg = min(below)
+        raise CardError(f"{process.name}: χ̃⁰₁ at {m_n1:g} GeV is heavier than {name} (PDG {pdg}) at {m:g} GeV; "
+                        "lift the other neutralinos and charginos with it (m_sparticles ≥ the χ̃⁰₁ mass)")
 
 
 def _check_lsp(process: Process, masses: Sequence[tuple[int, float, str]]) -> None:

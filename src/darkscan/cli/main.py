@@ -22,10 +22,17 @@ class _Group(typer.core.TyperGroup):
     """Reports :class:`DarkscanError` as plain lines on stderr with its exit code, no traceback."""
 
     def invoke(self, ctx: Any) -> Any:
+        import warnings
+
         from darkscan.cli._console import err
 
+        def one_line(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+            err.print("warning: " + " ".join(str(message).split()), markup=False, soft_wrap=True)
+
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = one_line  # a library warning is one line on stderr, like an error
+                return super().invoke(ctx)
         except DarkscanError as exc:
             for problem in exc.problems:
                 # one line per problem, even when a library's message spans several

@@ -2,8 +2,8 @@
 
 Pythia reads the file itself (``Beams:frameType = 4``); pythia8mc is built with gzip support, so
 ``.lhe.gz`` is read directly, and when a build without it refuses the file, a decompressed
-temporary copy is used instead. The cross section is the LHE sample's (MG5's Integrated weight, else
-the ``<init>`` block's Σ XSECUP), not Pythia's running estimate.
+temporary copy is used instead. The cross section is the LHE sample's (the σ its events carry:
+:meth:`darkscan.readers.lhe.LHEFile.sample_cross_section`), not Pythia's running estimate.
 """
 
 from __future__ import annotations
@@ -34,6 +34,13 @@ def lhe_cross_section(path: str | Path) -> tuple[float, float]:
         raise InputFileError(f"{path}: no such LHE file")
     with LHEFile(path) as lhe:
         return lhe.sample_cross_section()
+
+
+def _cross_section_source(path: Path) -> str:
+    from darkscan.readers.lhe import LHEFile
+
+    with LHEFile(path) as lhe:
+        return lhe.cross_section_source
 
 
 def _pythia_for(path: Path, settings: tuple[str, ...]) -> Any:
@@ -101,7 +108,7 @@ def shower_lhe(lhe: str | Path, output: str | Path, *, preset: str = "fast", see
         sum_weights=float(ak.sum(table["weight"])), n_trials=done, n_accepted=len(table), seed=seed,
         generator_settings=[*settings, "Beams:frameType = 4", f"Beams:LHEF = {lhe}"],
         extra={"lhe_file": str(lhe.resolve()), "lhe_sha256": sha256_file(lhe), "preset": preset,
-               "cross_section_from": "LHE <init> block", "detector_params": str(params.path),
+               "cross_section_from": f"LHE: {_cross_section_source(lhe)}", "detector_params": str(params.path),
                "detector_params_sha256": sha256_file(params.path),
                "invisible_pdgids": [int(i) for i in detector.invisible]},
     )

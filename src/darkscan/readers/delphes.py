@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from darkscan.errors import InputFileError
+from darkscan.errors import InputFileError, InputFileWarning
 
 __all__ = [
     "COLLECTIONS",
     "DelphesFile",
     "collections",
     "event_table",
+    "invisible_pt_from_arrays",
     "iterate",
     "open",
     "read",
@@ -201,13 +203,69 @@ def _first(values: Any, fill: float) -> Any:
     return ak.to_numpy(ak.fill_none(ak.firsts(values), fill)).astype(np.float64)
 
 
-def table_from_arrays(arrays: Any, *, invisible_pdgids: Iterable[int] = ()) -> Any:
+#: most stable particles of a complete hadron-level record (pions, photons) are softer than this (GeV);
+#: a ``Particle`` branch whose median stable particle is harder was written with a pT threshold
+_FILTERED_RECORD_PT = 1.0
+
+
+def invisible_pt_from_arrays(arrays: Any, *, invisible_pdgids: Iterable[int] = (),
+                             path: str | os.PathLike[str] | None = None) -> tuple[Any, str]:
+    """Per-event invisible pT (GeV) and where it came from.
+
+    1. ``GenMissingET.MET`` when the file has it: Delphes computes it from every stable generator
+       particle before any output filter, counting as invisible what the card's ``NeutrinoFilter``
+       removes (ν, and the BSM invisibles darkscan's card patch adds).
+    2. Else |Σ pT| of status-1 ν and ``invisible_pdgids`` in ``Particle``, when that branch is the full
+       record. A ``Particle`` branch written with a pT threshold (e.g. only particles above 5 GeV) can
+       lose the invisibles entirely (a DM monojet sample gave 1.6 GeV instead of ~264 GeV), so it is
+       not used: the feature is NaN (undefined) with a warning naming the file.
+    3. No generator record: NaN (unknown, not zero).
+    """
+    import awkward as ak
+    import numpy as np
+
+    source, softest = _invisible_pt_source(arrays)
+    if source == "GenMissingET":
+        return _first(arrays["GenMissingET.MET"], np.nan), source
+    if source != "Particle status 1":
+        if softest is not None:
+            warnings.warn(InputFileWarning(
+                f"{path or 'Delphes arrays'}: the Particle branch is filtered (median stable-particle pT "
+                f"{softest:.3g} GeV) and there is no GenMissingET: invisible_pt is undefined (NaN)"), stacklevel=2)
+        return np.full(len(arrays), np.nan), source
+    final = arrays["Particle.Status"] == 1
+    pid = abs(arrays["Particle.PID"])
+    wanted = sorted({*NEUTRINOS, *(abs(int(i)) for i in invisible_pdgids)})
+    invisible = ak.unflatten(np.isin(ak.to_numpy(ak.flatten(pid)), wanted), ak.num(pid)) & final
+    px = ak.to_numpy(ak.sum(arrays["Particle.Px"][invisible], axis=1)).astype(np.float64)
+    py = ak.to_numpy(ak.sum(arrays["Particle.Py"][invisible], axis=1)).astype(np.float64)
+    return np.hypot(px, py), "Particle status 1"
+
+
+def _invisible_pt_source(arrays: Any) -> tuple[str, float | None]:
+    """Where :func:`invisible_pt_from_arrays` takes the invisible pT from, and the median stable
+    particle's pT when a filtered ``Particle`` branch is the reason it cannot."""
+    import awkward as ak
+    import numpy as np
+
+    fields = set(ak.fields(arrays))
+    if "GenMissingET.MET" in fields:
+        return "GenMissingET", None
+    if not {"Particle.PID", "Particle.Status", "Particle.Px", "Particle.Py"} <= fields:
+        return "none (NaN)", None
+    final = arrays["Particle.Status"] == 1
+    pt = np.hypot(ak.to_numpy(ak.flatten(arrays["Particle.Px"][final])), ak.to_numpy(ak.flatten(arrays["Particle.Py"][final])))
+    if pt.size and np.median(pt) > _FILTERED_RECORD_PT:
+        return "none (NaN): Particle branch filtered", float(np.median(pt))
+    return "Particle status 1", None
+
+
+def table_from_arrays(arrays: Any, *, invisible_pdgids: Iterable[int] = (),
+                      path: str | os.PathLike[str] | None = None) -> Any:
     """Detector-level event table (without ``event``) from uproot arrays of :meth:`DelphesFile.read`.
 
-    ``invisible_pt`` is |Σ pT| of status-1 ν and ``invisible_pdgids`` in the ``Particle`` branch
-    when present, else NaN (no generator record: unknown, not zero). Delphes files written with a
-    generator-particle pT threshold (the slim ATLAS output keeps particles above 5 GeV) miss the
-    softer invisibles, which changes ``invisible_pt`` by at most that threshold per particle.
+    ``invisible_pt`` comes from :func:`invisible_pt_from_arrays` (GenMissingET, else the full
+    ``Particle`` record, else NaN).
     """
     import awkward as ak
     import numpy as np
@@ -230,16 +288,7 @@ def table_from_arrays(arrays: Any, *, invisible_pdgids: Iterable[int] = ()) -> A
     met = _first(arrays["MissingET.MET"], np.nan)
     met_phi = _first(arrays["MissingET.Phi"], np.nan)
     weight = _first(arrays["Event.Weight"], 1.0)
-    if {"Particle.PID", "Particle.Status", "Particle.Px", "Particle.Py"} <= fields:
-        pid = abs(arrays["Particle.PID"])
-        flat = ak.to_numpy(ak.flatten(pid))
-        wanted = sorted({*NEUTRINOS, *(abs(int(i)) for i in invisible_pdgids)})
-        invisible = ak.unflatten(np.isin(flat, wanted), ak.num(pid)) & (arrays["Particle.Status"] == 1)
-        px = ak.to_numpy(ak.sum(arrays["Particle.Px"][invisible], axis=1)).astype(np.float64)
-        py = ak.to_numpy(ak.sum(arrays["Particle.Py"][invisible], axis=1)).astype(np.float64)
-        invisible_pt = np.hypot(px, py)
-    else:
-        invisible_pt = np.full(len(arrays), np.nan)
+    invisible_pt, _ = invisible_pt_from_arrays(arrays, invisible_pdgids=invisible_pdgids, path=path)
     return ak.zip(
         {
             "jets": jets,
@@ -270,9 +319,14 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
     from darkscan.readers.events import EventTableMetadata, concatenate_event_chunks
 
     with DelphesFile(path) as delphes:
-        chunks, last_xsec, last_error = [], np.nan, 0.0
+        chunks, last_xsec, last_error, source = [], np.nan, 0.0, "none (NaN)"
         for arrays in delphes.iterate(step_size=step_size):
-            chunks.append(table_from_arrays(arrays, invisible_pdgids=invisible_pdgids))
+            if not chunks:
+                source, _ = _invisible_pt_source(arrays)
+            with warnings.catch_warnings():
+                if chunks:  # the first chunk has said it; one warning per file
+                    warnings.simplefilter("ignore", InputFileWarning)
+                chunks.append(table_from_arrays(arrays, invisible_pdgids=invisible_pdgids, path=path))
             if len(arrays):
                 last_xsec = float(_first(arrays["Event.CrossSection"][-1:], np.nan)[0])
                 last_error = float(_first(arrays["Event.CrossSectionError"][-1:], 0.0)[0])
@@ -290,7 +344,7 @@ def event_table(path: str | os.PathLike[str], *, invisible_pdgids: Iterable[int]
         sum_weights=float(np.sum(ak.to_numpy(table.weight))),
         n_accepted=n_entries,
         extra={"input": str(path), "invisible_pdgids": sorted({*NEUTRINOS, *invisible_pdgids}),
-               "invisible_pt_source": "Particle status 1" if not np.isnan(ak.to_numpy(table.invisible_pt)).all() else "none (NaN)"},
+               "invisible_pt_source": source},
     )
     return table, metadata
 

@@ -304,7 +304,11 @@ def particle_table(particles: Any, weight: Any, *, invisible_pdgids: Iterable[in
     for_jets = ~invisible & ~is_electron & ~is_muon & ~is_photon
     constituents = p4[for_jets]
     inputs = ak.zip({"px": constituents.px, "py": constituents.py, "pz": constituents.pz, "E": constituents.e})
-    sequence = fastjet.ClusterSequence(inputs, fastjet.JetDefinition(fastjet.antikt_algorithm, JET_R))
+    from darkscan.gen.detector import _silence_fastjet_banner
+
+    definition = fastjet.JetDefinition(fastjet.antikt_algorithm, JET_R)
+    _silence_fastjet_banner(definition)  # stdout carries data (e.g. `histos inspect`), not FastJet's banner
+    sequence = fastjet.ClusterSequence(inputs, definition)
     raw = sequence.inclusive_jets(JET_PT_MIN)
     jets = ak.zip({"px": raw.px, "py": raw.py, "pz": raw.pz, "e": raw.E}, with_name="Momentum4D")
     jets = jets[abs(jets.eta) < JET_ABS_ETA_MAX]

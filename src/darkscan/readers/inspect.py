@@ -30,12 +30,26 @@ def summarise(features: Mapping[str, Any], names: tuple[str, ...] = SUMMARY_FEAT
         finite = values[np.isfinite(values)]
         unit = FEATURES.get(name, ("", ""))[0]
         if finite.size == 0:
-            lines.append(f"{name:<20} {unit:<8} {0:>8.0%} {'—':>10}")
+            lines.append(f"{name:<20} {unit:<8} {_percent(0, values.size):>8} {'—':>10}")
             continue
         q = np.quantile(finite, [0.0, 0.25, 0.5, 0.75, 1.0])
-        lines.append(f"{name:<20} {unit:<8} {finite.size / max(values.size, 1):>8.0%} {finite.mean():>10.4g} "
+        lines.append(f"{name:<20} {unit:<8} {_percent(finite.size, values.size):>8} {finite.mean():>10.4g} "
                      + " ".join(f"{v:>10.4g}" for v in q))
     return "\n".join(lines)
+
+
+def _percent(count: int, total: int) -> str:
+    """A defined fraction that never rounds a non-empty count to 0 % (or a partial one to 100 %)."""
+    if total == 0 or count == 0:
+        return "0%"
+    if count == total:
+        return "100%"
+    fraction = count / total
+    for digits in range(0, 6):
+        text = f"{fraction:.{digits}%}"
+        if 0 < float(text.rstrip("%")) < 100:
+            return text
+    return f"{fraction:.2g}"
 
 
 def _metadata_lines(metadata: Any) -> list[str]:
@@ -95,8 +109,8 @@ def describe(path: str | os.PathLike[str]) -> str:
         for process in init.processes:
             lines.append(f"  process {process.lprup}: σ = {process.xsec_pb:.6g} ± {process.error_pb:.3g} pb, "
                          f"max weight {process.xmax:.6g}")
-        if sample_sigma != init.cross_section_pb:
-            lines.append(f"  sample σ = {sample_sigma:.6g} ± {sample_error:.3g} pb (MG5 Integrated weight; used downstream)")
+        source = handle.cross_section_source
+        lines.append(f"  sample σ = {sample_sigma:.6g} ± {sample_error:.3g} pb ({source}; used downstream)")
         if init.generators:
             lines.append("generators: " + ", ".join(f"{n} {v}".strip() for n, v in init.generators))
         weight_names = ak.fields(arrays.weights) if "weights" in ak.fields(arrays) else []

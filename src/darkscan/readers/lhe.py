@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import math
 import os
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from darkscan.errors import InputFileError
+from darkscan.errors import InputFileError, InputFileWarning
 from darkscan.readers._stream import ByteSource
 
 __all__ = [
@@ -60,6 +62,8 @@ _BLOCK_BYTES = 32 << 20  # text parsed per numpy pass (bounded memory for any fi
 _EVENT_TEXT = re.compile(rb"<event(?:\s[^>]*)?>([^<]*)")
 _EVENT_OPEN = re.compile(rb"<event[\s>]")
 _MG5_INTEGRATED_WEIGHT = re.compile(r"<MGGenerationInfo>.*?Integrated weight \(pb\)\s*:\s*([-+.\deE]+)", re.S)
+#: MadSpin writes its card into the header of the file it decayed (never into the undecayed one)
+_MADSPIN_CARD = re.compile(r"<madspin>(.*?)</madspin>", re.S | re.I)
 _WGT = re.compile(rb"<wgt\s+id\s*=\s*(?:'([^']*)'|\"([^\"]*)\")[^>]*>([^<]*)</wgt>")
 _WHITESPACE = bytes(range(33))  # what the tokeniser treats as whitespace: every byte ≤ 0x20
 _ANY_WEIGHT = re.compile(rb"<w(?:gt|eights)[\s>]")
@@ -141,7 +145,9 @@ def _parse_init(path: Path, head: bytes) -> LHEInit:
     except ValueError as exc:
         raise InputFileError(f"{path}: malformed <init> block ({exc})") from None
     if len(processes) != n_proc:
-        raise InputFileError(f"{path}: <init> declares {n_proc} processes (NPRUP) but lists {len(processes)}")
+        # the events are intact; only σ from <init> is in doubt (sample_cross_section says which one it uses)
+        warnings.warn(InputFileWarning(f"{path}: <init> declares {n_proc} processes (NPRUP) but lists "
+                                       f"{len(processes)}; reading the events anyway"), stacklevel=2)
     generators = tuple(
         (m.group(2) or m.group(3) or "", m.group(5) or m.group(6) or "")
         for m in re.finditer(
@@ -477,18 +483,43 @@ class LHEFile:
     def close(self) -> None:
         self._source.close()
 
-    def sample_cross_section(self) -> tuple[float, float]:
-        """The sample's σ and its error, pb: MG5's "Integrated weight (pb)" when the header has one, else
-        the ``<init>`` block's Σ XSECUP.
+    @property
+    def decayed_by_madspin(self) -> bool:
+        """Whether MadSpin decayed the events of this file (its card is in the header)."""
+        return _MADSPIN_CARD.search(self.header) is not None
 
-        MadGraph reports the Integrated weight as the run's cross section (with ``event_norm = average``
-        every unweighted event carries it). Its ``<init>`` XSECUP can disagree: for ``p p > n1 n1 z,
-        z > l+ l-`` MG5 3.5.7 wrote 4.2e-07 pb there against 1.345e-05 pb in the banner and the event
-        weights. The init block's relative error is kept.
+    @property
+    def cross_section_source(self) -> str:
+        """Where :meth:`sample_cross_section` takes σ from, in words."""
+        has_weight = _MG5_INTEGRATED_WEIGHT.search(self.header) is not None
+        if self.init.processes and (self.decayed_by_madspin or not has_weight):
+            return "<init>: σ × BR after MadSpin's decays" if self.decayed_by_madspin else "<init>"
+        return "MG5 Integrated weight" if has_weight else "none (unknown)"
+
+    def sample_cross_section(self) -> tuple[float, float]:
+        """σ of the events in this file and its error, pb.
+
+        - MG5 run decayed by MadSpin (its ``<madspin>`` card in the header): the ``<init>`` block's
+          Σ XSECUP, which MadSpin rewrites as σ × BR of the decays it made (the event weights carry
+          the same). The banner's "Integrated weight" there is the undecayed σ whenever MadSpin ran
+          with ``spinmode none`` (e.g. loop-induced mono-Z: 1.030e-5 pb undecayed, 6.877e-7 pb after
+          Z → ee, μμ), so it does not describe these events.
+        - Other MG5 runs: the "Integrated weight (pb)", MG5's cross section of the run, which every
+          unweighted event carries with ``event_norm = average``. Their ``<init>`` can be wrong: when
+          MG5 combines ≥ 80 channels without a working ``ulimit`` it wrote 4.2e-07 pb for
+          ``p p > n1 n1 z, z > l+ l-`` against 1.345e-05 pb in the banner and the weights.
+        - Anything else: Σ XSECUP of ``<init>``.
+
+        The init block's relative error is kept. σ is NaN, with a warning, when nothing gives it.
         """
         init_sigma, init_error = self.init.cross_section_pb, self.init.cross_section_error_pb
         match = _MG5_INTEGRATED_WEIGHT.search(self.header)
-        if match is None:
+        if match is None or (self.decayed_by_madspin and self.init.processes):
+            if not self.init.processes:
+                warnings.warn(InputFileWarning(f"{self.path}: no cross section (<init> lists no process and the "
+                                               "header has no MG5 Integrated weight); σ is unknown (NaN)"),
+                              stacklevel=2)
+                return math.nan, math.nan
             return init_sigma, init_error
         sigma = float(match.group(1))
         return sigma, (init_error / init_sigma * sigma if init_sigma > 0 else 0.0)
