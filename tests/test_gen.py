@@ -52,13 +52,34 @@ def test_jet_cut_maps_to_pthatmin() -> None:
 
 
 def test_parameters_reach_pythia_settings() -> None:
-    params = {**PROCESSES["spin1_monojet"].defaults(), "m_med": 1500.0, "g_q": 0.1, "w_med": "auto"}
+    params = {**PROCESSES["spin1_monojet"].defaults(), "m_med": 1500.0, "g_q": 0.1, "w_med": 25.0}
     recipe = recipe_for("spin1_monojet", params, {"ptj": 150.0})
-    assert "55:m0 = 1500" in recipe.settings and "Zp:vu = 0.1" in recipe.settings
-    assert not any("mWidth" in s for s in recipe.settings)  # auto: Pythia computes the width
-    assert recipe.event_filter == "recoil" and recipe.filter_cut == 150.0
-    forced = recipe_for("spin1_monojet", {**params, "w_med": 25.0}, {})
-    assert "55:mWidth = 25" in forced.settings and "55:doForceWidth = on" in forced.settings
+    # the mediator is generated with the Z + jet matrix element at the mediator's mass and width
+    assert "23:m0 = 1500" in recipe.settings and "PhaseSpace:pTHatMin = 150" in recipe.settings
+    assert "23:mWidth = 25" in recipe.settings and "23:doForceWidth = on" in recipe.settings
+    assert recipe.vector_mediator is not None and recipe.vector_mediator.g_q == 0.1
+    assert recipe.event_filter is None
+
+
+def test_spin1_needs_a_numeric_width_without_the_width_calculator() -> None:
+    params = {**PROCESSES["spin1_monojet"].defaults(), "w_med": "auto"}
+    try:
+        import darkscan.widths  # noqa: F401
+    except ImportError:
+        with pytest.raises(StudyError, match="w_med"):
+            recipe_for("spin1_monojet", params, {"ptj": 130.0})
+    else:
+        assert recipe_for("spin1_monojet", params, {"ptj": 130.0}).vector_mediator is not None
+
+
+def test_vector_mediator_dm_width_is_dmsimps() -> None:
+    from darkscan.gen.pythia import VectorMediator
+
+    # Γ(Y1 → χχ̄) = g² m β (1 + 2 m_χ²/m²) / (12π): 26.5 GeV at m_med 1000, g_dm 1, m_dm 10
+    mediator = VectorMediator(m_med=1000.0, m_dm=10.0, g_q=0.25, ga_q=0.0, g_dm=1.0, ga_dm=0.0)
+    assert mediator.dm_width_gev() == pytest.approx(1000 / (12 * math.pi) * math.sqrt(1 - 4e-4) * (1 + 2e-4))
+    closed = VectorMediator(m_med=100.0, m_dm=60.0, g_q=0.25, ga_q=0.0, g_dm=1.0, ga_dm=0.0)
+    assert closed.dm_width_gev() == 0.0
 
 
 def test_presets_and_seeds() -> None:
