@@ -10,7 +10,7 @@ The chain mirrors the Delphes ATLAS card (its numbers live in ``detector_atlas.y
    the flavour of b/c quarks within ΔR of the jet axis;
 3. electrons, muons and photons from the generator particles with (pT, |η|) efficiencies,
    log-normal momentum smearing and relative isolation against the other visible particles;
-4. jets overlapping an isolated electron/photon are removed (the card's unique-object finder);
+4. jets overlapping an isolated electron, muon or photon are removed (the card's unique-object finder);
 5. MET = −Σ towers − Σ tracked muons, and the jets cluster the towers plus the tracked muons
    (the card's Calorimeter merger; ``met.include_muons: false`` counts muons as missing).
 
@@ -512,7 +512,11 @@ class FastDetector:
                         + _by_region(res, abs_t_eta, "s") ** 2 * tower_energy
                         + _by_region(res, abs_t_eta, "n") ** 2)
         smeared = _lognormal(rng, tower_energy, sigma)
-        keep = (smeared > layer["energy_min"]) & (smeared > layer["significance_min"] * np.nan_to_num(sigma))
+        # Delphes judges the significance with the resolution at the smeared (measured) energy
+        sigma_measured = np.sqrt((_by_region(res, abs_t_eta, "c") * smeared) ** 2
+                                 + _by_region(res, abs_t_eta, "s") ** 2 * smeared
+                                 + _by_region(res, abs_t_eta, "n") ** 2)
+        keep = (smeared > layer["energy_min"]) & (smeared > layer["significance_min"] * np.nan_to_num(sigma_measured))
         t_pt = smeared[keep] / np.cosh(t_eta[keep])
         return t_event[keep], t_pt, t_eta[keep], _wrap_phi(t_phi[keep])
 
