@@ -27,9 +27,11 @@ What each family reproduces of the MadGraph model (the registry's ``pythia`` fie
   ``DM:ffbar2Zp2XXj`` are "not yet available" (manual) and σ ∝ 1/Γ² (see :class:`VectorMediator`);
   ``DM:ffbar2Zp2XX`` with the jet from ISR gives too soft a jet (efficiency 0.394 vs 0.501).
 - spin2 (RS graviton ``G*`` = 5100039 + jet, decaying to νν̄): approximation; universal coupling
-  κ m_G = √2 g m_med / Λ, the invisible final state is neutrinos rather than DM fermions.
+  κ m_G = √2 g m_med / Λ, the invisible final state is neutrinos rather than DM fermions. Not
+  faithful (σ 0.46× MG5's, MET 269 vs 319 GeV at the defaults; a warning says so).
 - alp (HiggsBSM ``A3`` = 36, stable, + jet): same final state; σ is Pythia's 2HDM A3 one — c_g and
-  f_a are NOT applied (shapes only, a warning says so).
+  f_a are NOT applied (shapes only, a warning says so); the shapes agree with MG5 + shower
+  (efficiency 0.238 vs 0.230, MET KS 0.016).
 - neutralino (SLHA spectrum): q q̄ → χ̃⁰₁χ̃⁰₁ (jet from ISR) plus q g → χ̃⁰₁ q̃ with q̃ → q χ̃⁰₁ (BR
   folded in) — the resonant-squark diagrams that dominate MG5's ``p p > n1 n1 j``; σ(ptj > 20) is
   0.217 pb vs MG5's 0.171 pb on the reference spectrum. sneutrino: q q̄ → ν̃ν̃* (jet from ISR).
@@ -282,7 +284,10 @@ def _spin2(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
     m_med, lam = _num(p, "m_med"), _num(p, "lambda_med")
     g_q, g_g = _num(p, "g_q"), _num(p, "g_g")
     warnings = ["spin2_monojet: Pythia's RS graviton has one universal coupling; the map uses g_q "
-                "(κ m_G = √2 g_q m_med / Λ) and decays to νν̄ instead of DM fermions (m_dm, g_dm unused)"]
+                "(κ m_G = √2 g_q m_med / Λ) and decays to νν̄ instead of DM fermions (m_dm, g_dm unused)",
+                "spin2_monojet: not DMsimp's Y2 + jet: at the registry defaults σ is 0.46× MG5's and the jet "
+                "softer (atlas_monojet efficiency 0.420 vs 0.514, benchmarks/validate_signals.py): use the "
+                "MadGraph backend"]
     if g_q != g_g:
         warnings.append(f"spin2_monojet: g_g = {g_g:g} differs from g_q = {g_q:g}; Pythia cannot separate them")
     settings = (
