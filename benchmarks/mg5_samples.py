@@ -42,6 +42,8 @@ SAMPLES: dict[str, tuple[str, dict[str, float]]] = {
     "alp_default": ("alp_monojet", {}),
     "neutralino_default": ("neutralino_monojet", {}),
     "znunu_jet": ("sm_znunu_jet", {}),
+    "wlnu_jet": ("sm_wlnu_jet", {}),
+    "zz_llvv": ("sm_zz_llvv", {}),
 }
 
 
