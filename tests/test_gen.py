@@ -52,13 +52,34 @@ def test_jet_cut_maps_to_pthatmin() -> None:
 
 
 def test_parameters_reach_pythia_settings() -> None:
-    params = {**PROCESSES["spin1_monojet"].defaults(), "m_med": 1500.0, "g_q": 0.1, "w_med": "auto"}
+    params = {**PROCESSES["spin1_monojet"].defaults(), "m_med": 1500.0, "g_q": 0.1, "w_med": 25.0}
     recipe = recipe_for("spin1_monojet", params, {"ptj": 150.0})
-    assert "55:m0 = 1500" in recipe.settings and "Zp:vu = 0.1" in recipe.settings
-    assert not any("mWidth" in s for s in recipe.settings)  # auto: Pythia computes the width
-    assert recipe.event_filter == "recoil" and recipe.filter_cut == 150.0
-    forced = recipe_for("spin1_monojet", {**params, "w_med": 25.0}, {})
-    assert "55:mWidth = 25" in forced.settings and "55:doForceWidth = on" in forced.settings
+    # the mediator is generated with the Z + jet matrix element at the mediator's mass and width
+    assert "23:m0 = 1500" in recipe.settings and "PhaseSpace:pTHatMin = 150" in recipe.settings
+    assert "23:mWidth = 25" in recipe.settings and "23:doForceWidth = on" in recipe.settings
+    assert recipe.vector_mediator is not None and recipe.vector_mediator.g_q == 0.1
+    assert recipe.event_filter is None
+
+
+def test_spin1_needs_a_numeric_width_without_the_width_calculator() -> None:
+    params = {**PROCESSES["spin1_monojet"].defaults(), "w_med": "auto"}
+    try:
+        import darkscan.widths  # noqa: F401
+    except ImportError:
+        with pytest.raises(StudyError, match="w_med"):
+            recipe_for("spin1_monojet", params, {"ptj": 130.0})
+    else:
+        assert recipe_for("spin1_monojet", params, {"ptj": 130.0}).vector_mediator is not None
+
+
+def test_vector_mediator_dm_width_is_dmsimps() -> None:
+    from darkscan.gen.pythia import VectorMediator
+
+    # Γ(Y1 → χχ̄) = g² m β (1 + 2 m_χ²/m²) / (12π): 26.5 GeV at m_med 1000, g_dm 1, m_dm 10
+    mediator = VectorMediator(m_med=1000.0, m_dm=10.0, g_q=0.25, ga_q=0.0, g_dm=1.0, ga_dm=0.0)
+    assert mediator.dm_width_gev() == pytest.approx(1000 / (12 * math.pi) * math.sqrt(1 - 4e-4) * (1 + 2e-4))
+    closed = VectorMediator(m_med=100.0, m_dm=60.0, g_q=0.25, ga_q=0.0, g_dm=1.0, ga_dm=0.0)
+    assert closed.dm_width_gev() == 0.0
 
 
 def test_presets_and_seeds() -> None:
@@ -85,12 +106,41 @@ def _perfect_params(tmp_path: Path) -> Path:
 
     data = yaml.safe_load(load_detector_params().path.read_text())
     for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"),
-                      ("muons", "efficiency"), ("photons", "efficiency")):
+                      ("muons", "tracking_efficiency"), ("muons", "efficiency"), ("photons", "efficiency")):
         table = data[name][key]
         table["values"] = [[1.0] * len(row) for row in table["values"]]
     path = tmp_path / "perfect.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def test_particles_produced_outside_the_tracker_are_not_seen(tmp_path: Path) -> None:
+    # as Delphes' ParticlePropagator: the decay products of a K0_S that flew 2 m never reach the
+    # calorimeter; the same pions produced at the interaction point make a jet and MET
+    detector = FastDetector(load_detector_params(_perfect_params(tmp_path)))
+    spray = [(e, 211 if i % 2 else -211, 30.0, 0.3 + 0.02 * i, 1.0 + 0.02 * i) for e in (0, 1) for i in range(4)]
+    particles = _particles(spray)
+    far = particles.event == 1
+    particles.production_rho_mm = np.where(far, 2000.0, 0.0)
+    particles.production_z_mm = np.where(far, 500.0, 0.0)
+    out = detector.simulate(particles, np.random.default_rng(1))
+    assert len(out["jets"][0]) == 1 and out["jets"][0][0]["pt"] == pytest.approx(120.0, rel=0.25)
+    assert out["met"][0] == pytest.approx(120.0, rel=0.25)
+    assert len(out["jets"][1]) == 0 and out["met"][1] == 0.0
+
+
+def test_tracked_muons_enter_jets_and_met(tmp_path: Path) -> None:
+    # the card's Calorimeter merger: a muon that fails isolation is clustered into the jet around it
+    # and balances the MET; an isolated muon removes the jet it would make
+    detector = FastDetector(load_detector_params(_perfect_params(tmp_path)))
+    rows = [(0, 13, 60.0, 0.2, 0.5), *[(0, 211, 15.0, 0.2 + 0.05 * i, 0.45 + 0.05 * i) for i in range(3)],
+            (1, 13, 60.0, -0.5, -2.0)]
+    out = detector.simulate(_particles(rows), np.random.default_rng(2))
+    assert len(out["muons"][0]) == 0 and len(out["jets"][0]) == 1
+    assert out["jets"][0][0]["pt"] == pytest.approx(105.0, rel=0.15)
+    assert out["met"][0] == pytest.approx(105.0, rel=0.15)
+    assert len(out["muons"][1]) == 1 and len(out["jets"][1]) == 0
+    assert out["met"][1] == pytest.approx(60.0, rel=0.05)
 
 
 def test_isolated_leptons_jets_and_met(tmp_path: Path) -> None:

@@ -79,9 +79,9 @@ def generate_events(run: Any, detector: Any, n_events: int, first_event: int, rn
     stalled = 0
     while done < n_events:
         want = n_events - done
-        if run.recipe.event_filter is not None and run.n_passed:
+        if run.filtered and run.n_passed:
             want = int(want / max(run.filter_efficiency, 1e-3) * 1.1) + 10
-        events = run.batch(min(max(want, 1), BATCH_EVENTS if run.recipe.event_filter is None else 20 * BATCH_EVENTS))
+        events = run.batch(min(max(want, 1), 20 * BATCH_EVENTS if run.filtered else BATCH_EVENTS))
         events = events[: n_events - done]
         if len(events) == 0:
             stalled += 1
@@ -142,7 +142,7 @@ def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) ->
             "generation_cuts": dict(task.generation_cuts),
             "shard": task.shard, "first_event": task.first_event, "preset": task.preset,
             "generator": "pythia8mc", "filter": recipe.event_filter,
-            "filter_efficiency": run.filter_efficiency if recipe.event_filter else 1.0,
+            "filter_efficiency": run.filter_efficiency if run.filtered else 1.0,
             "n_generated_before_filter": run.n_generated,
             "detector_params": str(params.path), "detector_params_sha256": sha256_file(params.path),
             "invisible_pdgids": [int(i) for i in detector.invisible], "warnings": warnings,
