@@ -131,3 +131,25 @@ def test_run_without_events_fails_with_the_log_path(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "MG5 left no events" in message and "mg5-00000.log" in message
     assert not task.output.exists() and not list(Path(task.point_directory).glob("events/*"))
+
+
+@pytest.mark.slow
+def test_gridpack_integrates_once_then_one_run_per_seed_chunk(tmp_path: Path) -> None:
+    mg5 = mg5_home()
+    from darkscan.readers.events import read_event_table
+
+    study = load_study(_study(tmp_path, [{"name": "znunu_j", "process": "sm_znunu_jet"}], mg5_path=str(mg5),
+                              n_events=400, shard_events=200, gridpack=True))
+    summary = madgraph.run_study(study)
+    assert summary["done"] == 2
+    point = study.plan()[0].directory
+    assert (point / "madgraph" / "gridpack.tar.gz").is_file()
+    records = [json.loads((point / "events" / f"shard-{i:05d}.record.json").read_text()) for i in (0, 1)]
+    assert records[0]["seed"] != records[1]["seed"]
+    first, _ = read_event_table(point / "events" / "shard-00000.parquet")
+    second, _ = read_event_table(point / "events" / "shard-00001.parquet")
+    assert len(first) == len(second) == 200
+    # different seeds, different events
+    assert not np.array_equal(np.asarray(first["met"]), np.asarray(second["met"]))
+    for record in records:
+        assert record["cross_section_pb"] == pytest.approx(45.87, rel=0.05)
