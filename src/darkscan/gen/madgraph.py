@@ -23,7 +23,7 @@ skipped; one made from other cards (another seed, event count, parameter, cut or
 refused with the reason rather than reused.
 
 **Gridpacks** (``generator.gridpack: true``): MG5 integrates once with ``set gridpack True``
-(``<sample>/<point>/madgraph/gridpack.tar.gz``), then each chunk of ``generator.shard_events``
+(``<point>/madgraph/gridpack-<script sha256>.tar.gz``), then each chunk of ``generator.shard_events``
 events is one run of the gridpack's ``run.sh N SEED`` with its own seed — one task per seed chunk,
 callable on its own (:func:`run_chunk`) for batch systems.
 
@@ -34,6 +34,7 @@ the ``<init>`` block when the banner has none.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -207,11 +208,13 @@ def run_gridpack(task: ChunkTask, executor: Executor) -> Path:
     """Integrate the point once with ``set gridpack True``; returns the gridpack (kept for every chunk)."""
     from darkscan.io import atomic_path
 
-    target = _madgraph_dir(task) / "gridpack.tar.gz"
+    # named after the script it integrates: a changed card never reuses an old gridpack
+    script = _mg5_script(task, gridpack=True)
+    target = _madgraph_dir(task) / f"gridpack-{hashlib.sha256(script.encode()).hexdigest()[:16]}.tar.gz"
     if target.is_file():
         return target
     work = _fresh(_madgraph_dir(task) / "integrate")
-    (work / "madgraph.mg5").write_text(_mg5_script(task, gridpack=True), encoding="utf-8")
+    (work / "madgraph.mg5").write_text(script, encoding="utf-8")
     log = _madgraph_dir(task) / "logs" / "mg5-gridpack.log"
     run_step(executor, executor.mg5_command("madgraph.mg5"), workdir=work, log=log, timeout_s=task.timeout_s,
              binds=[work], mg5_log=True)
