@@ -133,3 +133,28 @@ def test_make_executor_needs_an_image_for_containers() -> None:
 def test_local_without_mg5_says_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(StudyError, match="no MG5_aMC at"):
         LocalExecutor(mg5=tmp_path).mg5_command("madgraph.mg5")
+
+
+def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
+    # a step that starts a child of its own, as MG5 starts madevent jobs
+    script = ("import subprocess, sys, time; "
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+              "open('child.pid', 'w').write(str(child.pid)); time.sleep(60)")
+    with pytest.raises(ExternalProgramError, match="timeout"):
+        run_step(LocalExecutor(), [sys.executable, "-c", script], workdir=tmp_path, log=tmp_path / "step.log",
+                 timeout_s=2)
+    pid = int((tmp_path / "child.pid").read_text())
+    import time
+
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        # a zombie still answers kill(0) until reaped by init: look at its state
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(f"/proc/{pid}/stat").exists() else "X"
+        if state in ("Z", "X"):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the step's child {pid} outlived the timeout")

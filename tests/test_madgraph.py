@@ -17,7 +17,7 @@ from darkscan.errors import ExternalProgramError, StudyError
 from darkscan.gen import madgraph
 from darkscan.gen.executors import LocalExecutor
 from darkscan.study import load_study
-from shared import mg5_home
+from shared import delphes_home, mg5_home
 
 
 def _study(tmp_path: Path, samples: list[dict], **generator: object) -> Path:
@@ -153,3 +153,26 @@ def test_gridpack_integrates_once_then_one_run_per_seed_chunk(tmp_path: Path) ->
     assert not np.array_equal(np.asarray(first["met"]), np.asarray(second["met"]))
     for record in records:
         assert record["cross_section_pb"] == pytest.approx(45.87, rel=0.05)
+
+
+@pytest.mark.slow
+def test_real_delphes_route_reads_back_with_the_lhe_sigma(tmp_path: Path) -> None:
+    mg5, delphes = mg5_home(), delphes_home()
+    from darkscan.analysis.features import build_study_features
+    from darkscan.readers.sources import load_event_table
+
+    sample = {"name": "spin1", "process": "spin1_monojet",
+              "parameters": {"m_med": 1000, "m_dm": 10, "g_q": 0.25, "g_dm": 1, "w_med": 10}}
+    study = load_study(_study(tmp_path, [sample], mg5_path=str(mg5), n_events=100,
+                              detector={"simulation": "delphes", "delphes_path": str(delphes)}))
+    madgraph.run_study(study)
+    point = study.plan()[0].directory
+    record = json.loads((point / "events" / "delphes-00000.record.json").read_text())
+    events, metadata = load_event_table(point / "events" / "delphes-00000.root", invisible_pdgids=(52,))
+    assert len(events) == 100
+    # Event.CrossSection is the LHE sample's σ, passed through HepMC3's GenCrossSection
+    assert metadata.cross_section_pb == pytest.approx(record["cross_section_pb"], rel=1e-6)
+    # the DM is invisible to the rendered card: a 1 TeV mediator recoiling against a ptj > 130 jet
+    assert float(np.mean(events["met"])) > 150
+    assert not list((point / "events").glob("*.hepmc*"))
+    assert build_study_features(study)[str(point)] == "written"

@@ -23,6 +23,7 @@ import dataclasses
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -335,20 +336,42 @@ def run_step(executor: Executor, argv: Sequence[str], *, workdir: Path, log: Pat
         handle.write(f"# darkscan: {command!r}\n# in {workdir}\n")
         handle.flush()
         try:
-            process = subprocess.run(command, cwd=workdir if executor.kind == "local" else None, stdout=handle,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=dict(env) if env is not None else executor.environment(),
-                                     timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            raise ExternalProgramError(f"{shown}: ran past its {timeout_s:g} s timeout and was stopped; "
-                                       f"log {log}:\n{log_tail(log)}") from None
+            # a session of its own: on a timeout or an interruption the whole group goes (MG5 starts
+            # madevent jobs of its own, which would outlive it)
+            process = subprocess.Popen(command, cwd=workdir if executor.kind == "local" else None, stdout=handle,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env=dict(env) if env is not None else executor.environment(),
+                                       start_new_session=True)
         except OSError as exc:
             raise ExternalProgramError(f"{shown}: could not start ({exc.strerror}); log {log}") from None
+        try:
+            returncode = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _stop(process)
+            raise ExternalProgramError(f"{shown}: ran past its {timeout_s:g} s timeout and was stopped; "
+                                       f"log {log}:\n{log_tail(log)}") from None
+        except BaseException:
+            _stop(process)
+            raise
     seconds = time.perf_counter() - start
-    if process.returncode != 0:
-        raise ExternalProgramError(f"{shown}: exit code {process.returncode}; log {log}:\n{log_tail(log)}")
+    if returncode != 0:
+        raise ExternalProgramError(f"{shown}: exit code {returncode}; log {log}:\n{log_tail(log)}")
     if mg5_log:
         errors = mg5_log_errors(log.read_text(encoding="utf-8", errors="replace"))
         if errors:
             raise ExternalProgramError(f"{shown}: exit code 0 but MG5 reports {errors[0]!r}; log {log}:\n{log_tail(log)}")
-    return StepResult(command=command, returncode=process.returncode, log=log, seconds=seconds)
+    return StepResult(command=command, returncode=returncode, log=log, seconds=seconds)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """TERM the step's process group, KILL it if still there after 10 s."""
+    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 30.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
