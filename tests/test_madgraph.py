@@ -51,6 +51,27 @@ def test_plan_chunks() -> None:
                                                               (3, 900, 100)]
 
 
+def test_finished_chunks_are_kept_and_other_cards_refused(tmp_path: Path) -> None:
+    import dataclasses
+
+    study = load_study(_study(tmp_path, [{"name": "z", "process": "sm_znunu_jet"}]))
+    (task,) = madgraph._tasks(study, study.plan())  # renders the point's cards, runs nothing
+    assert (Path(task.cards_directory) / "madgraph.mg5").is_file()
+    task.record_path.parent.mkdir(parents=True)
+    task.record_path.write_text(json.dumps({"fingerprint": madgraph._fingerprint(task)}))
+    assert madgraph.stale(task) == []
+    other_seed = dataclasses.replace(task, point_seed=task.point_seed + 1)
+    assert "seed" in madgraph.stale(other_seed)[0]
+    # another parameter changes the rendered script, hence its sha256
+    changed = load_study(_study(tmp_path, [{"name": "z", "process": "sm_znunu_jet",
+                                            "generation_cuts": {"ptj": 150}}]))
+    (task2,) = madgraph._tasks(changed, changed.plan())
+    assert "mg5_script_sha256" in madgraph.stale(task2)[0]
+    task.output.write_bytes(b"x")
+    with pytest.raises(StudyError, match="different configuration"):
+        madgraph.run_study(changed, executor="local")
+
+
 @pytest.mark.slow
 def test_znunu_jet_end_to_end_sigma_features_and_resume(tmp_path: Path) -> None:
     mg5 = mg5_home()
