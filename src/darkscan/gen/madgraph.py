@@ -54,6 +54,7 @@ __all__ = [
     "run_chunk",
     "run_gridpack",
     "run_study",
+    "stale",
     "write_hepmc",
 ]
 
@@ -290,16 +291,19 @@ def write_hepmc(lhe: Path, output: Path, *, preset: str, seed: int, sigma_pb: fl
             for event in batch:
                 prt = event["prt"][1:]  # Pythia's entry 0 is the whole system, not a particle
                 p = prt["p"]
-                mothers = np.stack([ak.to_numpy(prt["mother1"]), ak.to_numpy(prt["mother2"])], axis=1)
-                # Pythia's indices with entry 0 dropped are HEPEVT's one-based ones; a reversed pair
-                # (two unrelated mothers) has no HEPEVT range: keep the first mother
-                reversed_pair = (mothers[:, 1] > 0) & (mothers[:, 1] < mothers[:, 0])
-                mothers[reversed_pair, 1] = mothers[reversed_pair, 0]
+                # The history from the daughters, not the mothers: Pythia's ISR initiators come after the
+                # hard-process partons they are mothers of, and a record built from those forward mother
+                # links has vertices DelphesHepMC3 miscounts (it then drops the event without a word).
+                # Pythia's indices with entry 0 dropped are HEPEVT's one-based ones; a reversed pair (two
+                # separate daughters) has no HEPEVT range: keep the first.
+                daughters = np.stack([ak.to_numpy(prt["daughter1"]), ak.to_numpy(prt["daughter2"])], axis=1)
+                reversed_pair = (daughters[:, 1] > 0) & (daughters[:, 1] < daughters[:, 0])
+                daughters[reversed_pair, 1] = daughters[reversed_pair, 0]
                 genevent = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.MM)
                 genevent.from_hepevt(
                     written, ak.to_numpy(p["px"]), ak.to_numpy(p["py"]), ak.to_numpy(p["pz"]), ak.to_numpy(p["e"]),
                     ak.to_numpy(prt["m"]), ak.to_numpy(prt["id"]).astype(np.int32),
-                    _hepmc_status(ak.to_numpy(prt["status"])), parents=mothers.astype(np.int32), fortran=True)
+                    _hepmc_status(ak.to_numpy(prt["status"])), children=daughters.astype(np.int32), fortran=True)
                 weights = list(event["info"]["weights"]) or [1.0]
                 genevent.weights = [float(weights[0])]
                 xs = pyhepmc.GenCrossSection()
@@ -351,14 +355,19 @@ def run_chunk(task: ChunkTask, executor: Executor, *,
         record["n_accepted"] = result["events"]
     else:
         hepmc = work / "events.hepmc"
-        write_hepmc(kept_lhe, hepmc, preset=task.preset, seed=task.seed, sigma_pb=sigma, sigma_error_pb=sigma_error,
-                    on_batch=on_events)
+        showered = write_hepmc(kept_lhe, hepmc, preset=task.preset, seed=task.seed, sigma_pb=sigma,
+                               sigma_error_pb=sigma_error, on_batch=on_events)
         produced = work / "delphes.root"
         log = _madgraph_dir(task) / "logs" / f"delphes-{task.chunk:05d}.log"
-        card = (Path(task.cards_directory) / "delphes_card.tcl").resolve()
+        # Delphes resolves the card's `source cards/<stock card>.tcl` against the card's own folder: run a
+        # copy beside a link to the stock cards of the Delphes that runs it (inside an image, the link
+        # resolves there)
+        card = work / "delphes_card.tcl"
+        shutil.copyfile(Path(task.cards_directory) / "delphes_card.tcl", card)
+        (work / "cards").symlink_to(executor.delphes_workdir() / "cards")
         run_step(executor, executor.delphes_command(card, produced, hepmc), workdir=executor.delphes_workdir(),
-                 log=log, timeout_s=task.timeout_s, binds=[work, card.parent])
-        record["n_accepted"] = _check_delphes(produced, log, task.invisible_pdgids)
+                 log=log, timeout_s=task.timeout_s, binds=[work])
+        record["n_accepted"] = _check_delphes(produced, log, task.invisible_pdgids, expected=showered)
         hepmc.unlink()
     record["seconds"] = time.perf_counter() - start
     # the record first, then the events: an events file on disk always has its record
@@ -369,7 +378,7 @@ def run_chunk(task: ChunkTask, executor: Executor, *,
     return record
 
 
-def _check_delphes(path: Path, log: Path, invisible: tuple[int, ...]) -> int:
+def _check_delphes(path: Path, log: Path, invisible: tuple[int, ...], expected: int) -> int:
     from darkscan.readers.sources import load_event_table
 
     if not path.is_file() or path.stat().st_size == 0:
@@ -378,8 +387,10 @@ def _check_delphes(path: Path, log: Path, invisible: tuple[int, ...]) -> int:
         events, _ = load_event_table(path, invisible_pdgids=invisible)
     except Exception as exc:
         raise ExternalProgramError(f"{path}: Delphes output does not read back ({exc}); log {log}") from None
-    if len(events) == 0:
-        raise ExternalProgramError(f"{path}: Delphes wrote no events; log {log}:\n{_tail(log)}")
+    if len(events) != expected:
+        # DelphesHepMC3 drops an event it cannot parse without saying so
+        raise ExternalProgramError(f"{path}: Delphes wrote {len(events)} of the {expected} events it was given; "
+                                   f"log {log}:\n{_tail(log)}")
     return len(events)
 
 
