@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from darkscan.errors import ExternalProgramError, StudyError
-from darkscan.gen.executors import Executor, make_executor, run_step
+from darkscan.gen.executors import Executor, LocalExecutor, make_executor, run_step
 
 __all__ = [
     "ChunkTask",
@@ -462,6 +462,10 @@ def run_study(study: Any, *, samples: list[str] | None = None, executor: str | N
                                "records": []}
     if not todo:
         return summary
+    if isinstance(runner, LocalExecutor):  # a missing installation fails here, before any work
+        runner.mg5_home()
+        if study.detector.simulation == "delphes":
+            runner.delphes_home()
     if console is None:
         from rich.console import Console
 
