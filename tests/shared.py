@@ -30,3 +30,14 @@ def mg5_home() -> Path:
     if not (MG5_HOME / ".darkscan-installed").exists():
         pytest.skip(f"MG5_aMC not installed at {MG5_HOME} (run .ci/install-mg5: it installs from ../shared/dist)")
     return MG5_HOME
+
+
+DELPHES_HOME = Path(os.environ.get("DARKSCAN_DELPHES_HOME")
+                    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "darkscan" / "Delphes-3.5.1")
+
+
+def delphes_home() -> Path:
+    """Delphes 3.5.1 built against ROOT from PyPI by ``.ci/install-delphes``; or skip."""
+    if not (DELPHES_HOME / ".darkscan-installed").exists():
+        pytest.skip(f"Delphes not built at {DELPHES_HOME} (run .ci/install-delphes: it builds from ../shared/dist)")
+    return DELPHES_HOME

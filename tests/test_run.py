@@ -52,11 +52,12 @@ def test_run_builds_the_chain_and_resumes(tmp_path: Path):
     assert dataset.read_bytes() == bytes_before
 
 
-def test_run_refuses_the_madgraph_backend_with_one_line(tmp_path: Path):
+def test_run_on_the_madgraph_backend_without_mg5_says_so_in_one_line(tmp_path: Path):
     study = tmp_path / "mg.yaml"
-    study.write_text(STUDY.replace("backend: embedded", "backend: madgraph"))
+    nowhere = tmp_path / "no-mg5-here"
+    study.write_text(STUDY.replace("backend: embedded", f"backend: madgraph, mg5_path: {nowhere}"))
     result = runner.invoke(app, ["run", str(study)])
     assert result.exit_code == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in result.output
-    assert "render the MadGraph cards with `darkscan cards render`" in result.stderr
+    assert f"no MG5_aMC at {nowhere}" in result.stderr

@@ -156,6 +156,15 @@ class Generator(_Strict):
     seed: int = Field(1, ge=0, le=MAX_SEED)
     shard_events: int = Field(5_000, gt=0)
     workers: int = Field(1, gt=0)
+    #: madgraph backend: where MG5_aMC and Delphes run (``local``: installed here; else the darkscan
+    #: image under that container runtime, see containers/README.md)
+    executor: Literal["local", "docker", "podman", "apptainer"] = "local"
+    #: the container image (``darkscan:0.1.0``, or a ``.sif`` file for apptainer)
+    image: str | None = None
+    #: the local MG5_aMC folder (default: ``mg5_aMC`` on PATH, else ``.ci/install-mg5``'s folder)
+    mg5_path: Path | None = None
+    #: integrate each point once into a gridpack, then one MG5 run per ``shard_events`` seed chunk
+    gridpack: bool = False
 
 
 class Detector(_Strict):
@@ -166,6 +175,10 @@ class Detector(_Strict):
     params: Path | None = None
     #: stock Delphes card name inside the container, or a path to a card
     delphes_card: str = "delphes_card_ATLAS.tcl"
+    #: madgraph backend: ``fast`` (the embedded fast detector) or ``delphes`` (DelphesHepMC3 with the card)
+    simulation: Literal["fast", "delphes"] = "fast"
+    #: the local Delphes folder (default: ``DelphesHepMC3`` on PATH, else ``.ci/install-delphes``'s folder)
+    delphes_path: Path | None = None
 
 
 class Sample(_Strict):
@@ -415,6 +428,15 @@ def _cross_check(study: Study) -> Iterator[tuple[str, str]]:
                 yield f"{where}.axes[{j}].range", f"range must be [low, high] with low < high, got {list(axis.range)}"
             elif axis.log and low <= 0:
                 yield f"{where}.axes[{j}].range", f"log bins need a positive lower edge, got {low:g}"
+
+    if study.generator.backend == "embedded":
+        for key, value in (("detector.simulation", study.detector.simulation != "fast"),
+                           ("generator.gridpack", study.generator.gridpack),
+                           ("generator.executor", study.generator.executor != "local")):
+            if value:
+                yield key, "applies to generator.backend: madgraph only (the embedded backend has the fast detector in-process)"
+    if study.generator.executor != "local" and not study.generator.image:
+        yield "generator.image", f"the {study.generator.executor} executor needs an image (see containers/README.md)"
 
     roles = {s.name: (s.role or (PROCESSES[s.process].role if s.process in PROCESSES else None)) for s in study.samples}
     if study.histograms or study.training:

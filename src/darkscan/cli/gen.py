@@ -1,4 +1,4 @@
-"""``darkscan gen``: embedded generation (Pythia 8 in-process + fast detector) and LHE showering."""
+"""``darkscan gen``: generation (embedded Pythia 8 + fast detector, or the MadGraph chain) and LHE showering."""
 
 from __future__ import annotations
 
@@ -16,14 +16,23 @@ def run(
     study_file: Path = typer.Argument(..., help="Study file (YAML)."),
     workers: int = typer.Option(0, "--workers", "-j", help="Worker processes (0: the study's generator.workers)."),
     sample: list[str] = typer.Option([], "--sample", "-s", help="Only these samples (repeatable)."),
+    executor: str = typer.Option(None, "--executor",
+                                 help="madgraph backend: local, docker, podman or apptainer (default: the study's)."),
+    image: str = typer.Option(None, "--image", help="madgraph backend: container image (default: the study's)."),
 ) -> None:
     """Generate every sample × scan point of STUDY_FILE; finished shards are kept and skipped."""
     from darkscan.cli._console import err
-    from darkscan.gen.embedded import run_study
     from darkscan.study import load_study
 
     study = load_study(study_file)
-    summary = run_study(study, workers=workers or None, samples=sample or None, console=err)
+    if study.generator.backend == "madgraph":
+        from darkscan.gen import madgraph
+
+        summary = madgraph.run_study(study, samples=sample or None, executor=executor, image=image, console=err)
+    else:
+        from darkscan.gen.embedded import run_study
+
+        summary = run_study(study, workers=workers or None, samples=sample or None, console=err)
     for warning in summary["warnings"]:
         err.print(f"warning: {warning}", markup=False)
     err.print(f"{summary['done']} shards generated, {summary['skipped']} already on disk "

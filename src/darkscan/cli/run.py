@@ -30,7 +30,7 @@ def run(
 
     study = load_study(study_file)  # a bad study fails here, before any work
     err.rule(f"[bold]1/3 generation[/] ({study.generator.backend}, preset {study.generator.preset})")
-    gen.run(study_file, workers=workers, sample=[])
+    gen.run(study_file, workers=workers, sample=[], executor=None, image=None)
     err.rule("[bold]2/3 features and selection[/]" + f" ({study.selection.preset})")
     histos.features(study_file, output=None, preset="none", luminosity_fb=study.luminosity_fb, invisible=[],
                     cross_section_pb=None, force=False)

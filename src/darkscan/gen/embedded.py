@@ -231,9 +231,8 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     if study.generator.backend != "embedded":
-        raise StudyError(f"{study.source}: generator.backend is {study.generator.backend!r}, but `gen run` drives "
-                         "only the embedded backend; render the MadGraph cards with `darkscan cards render` and run "
-                         "them in MG5_aMC (`darkscan histos features FILE.root` reads the Delphes output)")
+        raise StudyError(f"{study.source}: generator.backend is {study.generator.backend!r}; this runner is the "
+                         "embedded backend's (darkscan.gen.madgraph.run_study runs madgraph studies)")
     points = [p for p in study.plan() if samples is None or p.sample in samples]
     if samples:
         unknown = sorted(set(samples) - {p.sample for p in study.plan()})
