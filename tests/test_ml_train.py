@@ -248,3 +248,17 @@ def test_cli_train_resumes_and_reports_errors(trained: tuple[Study, list[Any]], 
     result = CliRunner().invoke(app, ["train", str(other)])
     assert result.exit_code == 2 and "no dataset for training task 'bin'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_unit_trained_alone_equals_the_same_unit_in_its_grid(trained: tuple[Study, list[Any]]) -> None:
+    """Same seed → same network, whichever units share its grid: retrain one unit alone, compare."""
+    from darkscan.ml.train import train_units
+
+    study, results = trained
+    first = next(r for r in results if r.task == "bin" and r.unit == "sb_1__spin1.m_med-1500")
+    assert first.sidecar["grid_size"] == 4
+    first.path.with_suffix(".json").unlink()
+    (again,) = train_units(study, "bin", ["sb_1__spin1.m_med-1500"])
+    assert not again.skipped and again.sidecar["grid_size"] == 1
+    assert again.sidecar["history"] == first.sidecar["history"]
+    assert again.sidecar["test"] == first.sidecar["test"]

@@ -34,7 +34,7 @@ import os
 import time
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ import numpy as np
 from darkscan.datasets.build import NullProgress, Progress
 from darkscan.errors import InputFileError, StudyError, did_you_mean
 from darkscan.io import atomic_path, write_json_atomic
-from darkscan.ml.data import UnitData, load_unit, task_of, training_seed, units
+from darkscan.ml.data import UnitData, dataset_fingerprint, load_unit, task_of, training_seed, units
 from darkscan.ml.networks import NetworkSpec, build_network, network_spec
 
 if TYPE_CHECKING:
@@ -334,6 +334,10 @@ def _save(path: Path, model: Any, sidecar: dict[str, Any]) -> None:
     write_json_atomic(path.with_suffix(".json"), sidecar)
 
 
+def _grid_key(data: UnitData) -> tuple[Any, ...]:
+    return (data.x_train.shape, data.x_val.shape, data.n_outputs)
+
+
 def train_units(study: Study, task_name: str, unit_ids: Sequence[str] | None = None, *,
                 progress: Progress | None = None) -> list[TrainedUnit]:
     """Train (or skip when up to date) the units of one task; all of them when ``unit_ids`` is None."""
@@ -350,28 +354,35 @@ def train_units(study: Study, task_name: str, unit_ids: Sequence[str] | None = N
             raise StudyError(f"{study.source}: task {task.name!r} has no unit {unit!r}: {did_you_mean(unit, all_units)}")
     wanted = list(unit_ids) if unit_ids else all_units
     seed = training_seed(study, task)
+    settings = _settings_hash(task, seed, dataset_fingerprint(study, task.name))
     done: list[TrainedUnit] = []
-    todo: list[UnitData] = []
+    todo: list[str] = []
     for unit in wanted:
-        data = load_unit(study, task.name, unit)
         path = model_path(study, task.name, unit)
         sidecar = _read_sidecar(path.with_suffix(".json"))
-        settings = _settings_hash(task, seed, data.dataset_fingerprint)
         if sidecar is not None and sidecar.get("settings_hash") == settings and path.exists():
             done.append(TrainedUnit(task.name, unit, path, sidecar, skipped=True))
         else:
-            todo.append(data)
+            todo.append(unit)
     gpus = _gpus() if todo else []
     mixed = bool(task.mixed_precision and gpus)
-    groups: dict[tuple[Any, ...], list[UnitData]] = {}
-    for data in todo:
-        key = (data.x_train.shape, data.x_val.shape, data.n_outputs)
-        groups.setdefault(key, []).append(data)
-    chunks = [members[i:i + task.grid_size] for members in groups.values() for i in range(0, len(members), task.grid_size)]
+
+    def chunks() -> Iterator[list[UnitData]]:
+        """Up to ``grid_size`` units of equal shapes at a time, read when needed (bounded memory)."""
+        chunk: list[UnitData] = []
+        for unit in todo:
+            data = load_unit(study, task.name, unit)
+            if chunk and (len(chunk) == task.grid_size or _grid_key(chunk[0]) != _grid_key(data)):
+                yield chunk
+                chunk = []
+            chunk.append(data)
+        if chunk:
+            yield chunk
+
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        for chunk in chunks:
+        for chunk in chunks():
             progress_id = progress.add_task(f"{task.name}: {len(chunk)} network(s) ({chunk[0].unit}…)", total=task.epochs)
             for data, result in zip(chunk, _fit_grid(task, chunk, mixed=mixed, progress=progress,
                                                      progress_id=progress_id)):
