@@ -31,13 +31,13 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _write_pools(study: Any, n_events: int = 20_000) -> None:
+def _write_pools(study: Any, n_events: int = 100_000) -> None:
     from darkscan.readers.events import EventTableMetadata, write_feature_table
 
     rng = np.random.default_rng(7)
     for point in study.plan():
         signal = point.role == "signal"
-        slope = 120.0 * (1.0 + float(point.parameters.get("m_med", 0.0)) / 1000.0) if signal else 120.0
+        slope = 130.0 + 0.04 * float(point.parameters.get("m_med", 0.0)) if signal else 120.0
         met = 100.0 + rng.exponential(slope, n_events)
         jet_pt = met * rng.normal(1.0, 0.1, n_events)
         eta = rng.normal(0.0, 1.1 if signal else 1.4, n_events)
@@ -96,6 +96,7 @@ def main() -> None:
           f"(TensorFlow {tf.__version__}, Keras {keras.__version__})")
 
     # warm-up outside both timings: TensorFlow's own start-up
+    keras.utils.set_random_seed(1)
     warm = build_network(_spec_for(study.training[0], datas[0]))
     warm.compile(optimizer="adam", loss="binary_crossentropy")
     warm.fit(datas[0].x_train[:256], datas[0].y_train[:256], epochs=1, verbose=0)

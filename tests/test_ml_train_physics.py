@@ -22,11 +22,12 @@ from darkscan.readers.events import EventTableMetadata, write_feature_table
 from darkscan.study import Study, parse_study
 
 pytest.importorskip("keras")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.filterwarnings("ignore::darkscan.datasets.build.UnsampledBackgroundWarning")]
+# no UnsampledBackgroundWarning allowed (filterwarnings = error): a signal cell without background in
+# the pool separates perfectly and makes the ceiling depend on B, hiding the B-invariance tested here
+pytestmark = pytest.mark.slow
 
 IMAGE = {"name": "image", "kind": "2d", "axes": [
-    {"feature": "leading_jet_pt", "bins": 10, "range": [200, 1500], "log": True},
+    {"feature": "leading_jet_pt", "bins": 10, "range": [200, 1000], "log": True},
     {"feature": "leading_jet_eta", "bins": 10, "range": [-2.5, 2.5]}]}
 CHANNELS = {"name": "channels", "kind": "1d", "axes": [
     {"feature": "met", "bins": 20, "range": [200, 1400]},
@@ -75,33 +76,31 @@ def _study(root: Path, *, background_events: int, n_histograms: int, values: lis
 SPIN1 = {"name": "spin1", "process": "spin1_monojet", "scan": {"m_med": [1000]}}
 
 
-@pytest.fixture(scope="module")
-def ceiling_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Study, list[Any]]:
-    from darkscan.ml.train import train_study
-
-    study = _study(tmp_path_factory.mktemp("ceiling"), background_events=5000, n_histograms=10_000,
-                   values=[0.5, 1, 2], samples=[SPIN1],
-                   training=[{"name": "dnn", "labels": "binary", "signals": ["spin1"], "histogram": "image", "network": "dnn"},
-                             {"name": "cnn", "labels": "binary", "signals": ["spin1"], "histogram": "image", "network": "cnn"}])
-    return study, train_study(study)
-
-
 def _ceiling(study: Study, task: str) -> np.ndarray:
     with h5py.File(study.output_dir / "datasets" / f"{task}.h5") as h5:
+        assert (h5["ceiling/empty_background_fraction"][...] == 0).all()  # every signal cell has background
         return h5["ceiling/auc"][0]
 
 
-def test_networks_reach_the_optimal_auc(ceiling_runs: tuple[Study, list[Any]]) -> None:
-    study, results = ceiling_runs
+@pytest.mark.parametrize(("network", "tolerance"), [("dnn", 0.01), ("cnn", 0.02)])
+def test_networks_reach_the_optimal_auc(network: str, tolerance: float, tmp_path: Path) -> None:
+    from darkscan.ml.train import train_study
+
+    study = _study(tmp_path, background_events=5000, n_histograms=10_000, values=[0.5, 1, 2], samples=[SPIN1],
+                   training=[{"name": network, "labels": "binary", "signals": ["spin1"], "histogram": "image",
+                              "network": network}])
+    results = train_study(study)
+    ceiling = _ceiling(study, network)
     print("\nnetwork  S/√B  ceiling  AUC     AUC−ceiling  epochs (best)")
-    for task, tolerance in (("dnn", 0.01), ("cnn", 0.02)):
-        ceiling = _ceiling(study, task)
-        for j, value in enumerate(study.datasets.s_over_sqrt_b):
-            sidecar = next(r.sidecar for r in results if r.task == task and r.sidecar["s_over_sqrt_b"] == value)
-            auc = sidecar["test"]["auc"]
-            print(f"{task:7s}  {value:4g}  {ceiling[j]:.4f}   {auc:.4f}  {auc - ceiling[j]:+.4f}      "
-                  f"{sidecar['epochs_run']} ({sidecar['best_epoch']})")
-            assert auc >= ceiling[j] - tolerance, (task, value)
+    short = []
+    for j, value in enumerate(study.datasets.s_over_sqrt_b):
+        sidecar = next(r.sidecar for r in results if r.sidecar["s_over_sqrt_b"] == value)
+        auc = sidecar["test"]["auc"]
+        print(f"{network:7s}  {value:4g}  {ceiling[j]:.4f}   {auc:.4f}  {auc - ceiling[j]:+.4f}      "
+              f"{sidecar['epochs_run']} ({sidecar['best_epoch']})")
+        if auc < ceiling[j] - tolerance:
+            short.append((value, round(auc - ceiling[j], 4)))
+    assert not short
 
 
 def test_auc_is_invariant_under_b(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -137,9 +136,10 @@ def test_multiclass_reaches_the_bayes_rule(tmp_path_factory: pytest.TempPathFact
     from darkscan.ml.data import load_unit
     from darkscan.ml.train import train_study
 
-    samples = [{"name": "spin1", "process": "spin1_monojet", "scan": {"m_med": [500, 1000, 1500, 2000]}}]
+    samples = [{"name": "light", "process": "spin1_monojet", "scan": {"m_med": [500, 1000]}},
+               {"name": "heavy", "process": "spin1_monojet", "scan": {"m_med": [1500, 2000]}}]
     study = _study(tmp_path_factory.mktemp("multiclass"), background_events=5000, n_histograms=10_000, values=[3],
-                   samples=samples, training=[{"name": "which", "labels": "multiclass", "signals": ["spin1"],
+                   samples=samples, training=[{"name": "which", "labels": "multiclass", "signals": ["light", "heavy"],
                                                "histogram": "image", "network": "dnn"}])
     (result,) = train_study(study)
     data = load_unit(study, "which", "sb_3")
