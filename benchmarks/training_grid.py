@@ -13,7 +13,7 @@ larger than the epochs, so early stopping never ends a run and both do the same 
 
 Prints the wall time of each, their ratio, and histograms per second in training (epochs × training
 histograms × networks / time). Run: ``python benchmarks/training_grid.py [--models 4] [--values 3]
-[--histograms 2000] [--epochs 20] [--network dnn]``. The device (CPU or GPU) is printed; on a GPU the
+[--histograms 2000] [--epochs 50] [--network dnn]``. The device (CPU or GPU) is printed; on a GPU the
 same script measures the GPU figures.
 """
 
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=4, help="signal models (scan points)")
     parser.add_argument("--values", type=int, default=3, help="S/√B values")
     parser.add_argument("--histograms", type=int, default=2000, help="histograms per class and unit")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--network", default="dnn", choices=["dnn", "cnn"])
     parser.add_argument("--grid-size", type=int, default=16)
     args = parser.parse_args()
