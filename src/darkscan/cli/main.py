@@ -13,6 +13,7 @@ import typer.core
 
 from darkscan import __version__
 from darkscan.cli import cards, gen, histos, histos_datasets, run, study
+from darkscan.cli import train as train_cli
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -73,6 +74,7 @@ app.add_typer(gen.app, name="gen")
 histos_datasets.register(histos.app)
 app.add_typer(histos.app, name="histos")
 app.command("run")(run.run)
+app.command("train")(train_cli.train)
 
 
 def main() -> None:
