@@ -154,13 +154,17 @@ def test_normalised_counts(tmp_path: Path) -> None:
 
 def test_cut_and_count(datasets: dict[str, Path]) -> None:
     shapes = read_shapes(datasets["spin1_vs_sm"])
-    result = cut_and_count(shapes, 2, 2.0)
+    scan = cut_and_count(shapes, 2, 2.0)
     signal, background = 2.0 * 20, 400.0
-    assert result["z_selection"] == pytest.approx(significance(signal, background))
-    assert result["z"] > result["z_selection"]  # a cut on the shape helps
-    assert result["z_sigma_b"] < result["z"]
-    assert result["s"] <= signal and result["b"] <= background and result["b"] >= 1.0
-    assert result["z"] == pytest.approx(significance(result["s"], result["b"]))
+    # the loosest cut keeps the whole selection
+    assert scan.s[0] == pytest.approx(signal) and scan.b[0] == pytest.approx(background)
+    assert scan.z[0] == pytest.approx(significance(signal, background))
+    best = scan.best_point()
+    assert best["z"] > scan.z[0]  # a cut on the shape helps (a little: the toy shapes differ mostly in η)
+    assert best["z_sigma_b"] < best["z"] and best["b"] >= 1.0
+    assert best["z"] == pytest.approx(significance(best["s"], best["b"]))
+    # s and b fall as the cut tightens
+    assert np.all(np.diff(scan.s) <= 1e-12) and np.all(np.diff(scan.b) <= 1e-12)
 
 
 def test_broken_dataset_files(tmp_path: Path) -> None:

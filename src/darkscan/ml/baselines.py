@@ -31,8 +31,8 @@ bound on the stacked-channel optimum). :attr:`LikelihoodRatio.channel` says whic
 Other baselines: :func:`counting_scores` (the histogram total alone, AUC ``Φ((S/√B)/√2)``),
 :func:`tree_probabilities` (scikit-learn ``RandomForestClassifier`` and
 ``HistGradientBoostingClassifier`` on the flattened histograms of the same train/test split) and
-:func:`cut_and_count` (the best single cut-and-count region of cells, ordered by their binned
-likelihood ratio, with its Asimov significance).
+:func:`cut_and_count` (the significance scan of cut-and-count regions of cells, ordered by their
+binned likelihood ratio, with the Asimov Z with and without a background uncertainty).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ import numpy as np
 
 from darkscan.datasets.ceiling import optimal_auc
 from darkscan.errors import InputFileError
-from darkscan.ml.metrics import significance
+from darkscan.ml.metrics import SignificanceScan, significance
 
 __all__ = [
     "DatasetShapes",
@@ -265,24 +265,26 @@ def tree_probabilities(kind: Literal["random_forest", "gradient_boosting"], x_tr
 
 
 def cut_and_count(shapes: DatasetShapes, model: int, s_over_sqrt_b: float, *,
-                  relative_sigma_b: float = 0.1, min_background: float = 1.0) -> dict[str, float]:
-    """The best cut-and-count region of histogram cells for SM vs SM + model ``model``.
+                  relative_sigma_b: float = 0.1, min_background: float = 1.0) -> SignificanceScan:
+    """The significance scan of cut-and-count regions of histogram cells, SM vs SM + model ``model``.
 
-    Cells are added in decreasing order of their binned likelihood ratio ``p_i/q_i`` (the per-event
-    optimal score at this binning); for each region ``s = S Σ p_i`` and ``b = B Σ q_i``. Returns the
-    region maximising the Asimov Z among those with ``b ≥ min_background``: ``{"cut": p/(p+q) of the
-    last cell, "s", "b", "z", "z_sigma_b", "cells"}``, and, for comparison, the Z of the whole
-    selection (``z_selection``, i.e. no cut beyond the study's selection: ≈ S/√B).
+    Each cell's score is its binned likelihood ratio as a probability, ``s_i/(s_i + b_i)`` with
+    ``s_i = S p_i``, ``b_i = B q_i`` (the per-event optimal score at this binning); cutting on it keeps
+    the cells with ``score ≥ cut``, with ``s = Σ s_i`` and ``b = Σ b_i`` over them. The loosest cut
+    keeps every cell: the Z of the study's selection alone (≈ S/√B). ``best`` ignores regions with
+    fewer than ``min_background`` background events.
     """
     lr = LikelihoodRatio.from_shapes(shapes, s_over_sqrt_b)
     b_cells, s_cells = lr.rates[0], lr.rates[1 + model] - lr.rates[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(s_cells + b_cells > 0, s_cells / (s_cells + b_cells), 0.0)
-    order = np.argsort(-score, kind="stable")
-    s, b = np.cumsum(s_cells[order]), np.cumsum(b_cells[order])
+    keep = (s_cells + b_cells) > 0
+    b_cells, s_cells = b_cells[keep], s_cells[keep]
+    score = s_cells / (s_cells + b_cells)
+    cuts, inverse = np.unique(score, return_inverse=True)
+    # events in cells with score ≥ each cut: reversed cumulative sums over the sorted distinct scores
+    s = np.cumsum(np.bincount(inverse, weights=s_cells, minlength=len(cuts))[::-1])[::-1]
+    b = np.cumsum(np.bincount(inverse, weights=b_cells, minlength=len(cuts))[::-1])[::-1]
     z = np.asarray(significance(s, b))
+    z_sigma_b = np.asarray(significance(s, b, relative_sigma_b * b))
     allowed = np.flatnonzero(b >= min_background)
-    best = int(allowed[np.argmax(z[allowed])]) if len(allowed) else len(z) - 1
-    return {"cut": float(score[order][best]), "s": float(s[best]), "b": float(b[best]), "z": float(z[best]),
-            "z_sigma_b": float(significance(s[best], b[best], relative_sigma_b * b[best])), "cells": best + 1,
-            "z_selection": float(significance(s[-1], b[-1]))}
+    best = int(allowed[np.argmax(z[allowed])]) if len(allowed) else 0
+    return SignificanceScan(cuts, s, b, z, z_sigma_b, float(relative_sigma_b), best)
