@@ -13,6 +13,7 @@ import typer.core
 
 from darkscan import __version__
 from darkscan.cli import cards, gen, histos, histos_datasets, run, study
+from darkscan.cli import evaluate as evaluate_cli
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -66,6 +67,7 @@ app.add_typer(gen.app, name="gen")
 histos_datasets.register(histos.app)
 app.add_typer(histos.app, name="histos")
 app.command("run")(run.run)
+app.command("evaluate")(evaluate_cli.evaluate)
 
 
 def main() -> None:

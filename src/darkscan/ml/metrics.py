@@ -31,6 +31,7 @@ __all__ = [
     "counting_rule",
     "finite_scores",
     "ks_train_test",
+    "multiclass_auc",
     "roc",
     "significance",
     "significance_scan",
@@ -150,6 +151,17 @@ def auc(labels: np.ndarray, scores: np.ndarray, *, sample_weight: np.ndarray | N
 
     return float(roc_auc_score(np.asarray(labels).reshape(-1), finite_scores(np.asarray(scores).reshape(-1)),
                                sample_weight=sample_weight))
+
+
+def multiclass_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Macro-averaged one-vs-rest ROC AUC of class ``probabilities`` ``(n, n_classes)`` (scikit-learn)."""
+    from sklearn.metrics import roc_auc_score
+
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    # scikit-learn wants rows summing to 1 exactly; float32 softmax outputs are off by ~1e-7
+    probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    return float(roc_auc_score(np.asarray(labels).reshape(-1), probabilities, multi_class="ovr", average="macro",
+                               labels=np.arange(probabilities.shape[1])))
 
 
 def roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
