@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from darkscan.readers.events import EventTableMetadata, write_feature_table
-from darkscan.study import Study, parse_study
+from darkscan.study import Study, load_study
 
 # sample: (σ pb, MET slope GeV, η width); spin1's slope scales with (m_med/1000)^0.3
 SPECTRA = {
@@ -82,11 +83,19 @@ def write_pools(study: Study, n_events: int = 20_000) -> None:
         write_feature_table(point.directory / "features.parquet", columns, metadata)
 
 
-def make_study(root: Path, *, tasks: list[str] | None = None, **datasets: Any) -> Study:
-    """The toy study under ``root`` with its feature tables written (datasets not yet built)."""
+def make_study(root: Path, *, tasks: list[str] | None = None, training: dict[str, Any] | None = None,
+               **datasets: Any) -> Study:
+    """The toy study file ``root/evaltoy.yaml`` and its feature tables (datasets not yet built).
+
+    ``training`` overrides settings of every task; ``datasets`` of the datasets section.
+    """
     data = study_data(**datasets)
     if tasks is not None:
         data["training"] = [t for t in data["training"] if t["name"] in tasks]
-    study = parse_study(data, source=root / "evaltoy.yaml")
+    for task in data["training"]:
+        task.update(training or {})
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "evaltoy.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    study = load_study(root / "evaltoy.yaml")
     write_pools(study)
     return study
