@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Scaler",
     "UnitData",
+    "dataset_fingerprint",
     "dataset_path",
     "load_unit",
     "split_indices",
@@ -145,6 +146,14 @@ def units(study: Study, task_name: str) -> list[str]:
     _, h5 = _open(study, task)
     with h5:
         return list(_unit_groups(task, json.loads(_attr(h5, "groups"))))
+
+
+def dataset_fingerprint(study: Study, task_name: str) -> str:
+    """The fingerprint (inputs + settings) of a task's dataset, after checking it matches the study."""
+    task = task_of(study, task_name)
+    _, h5 = _open(study, task)
+    with h5:
+        return str(_attr(h5, "fingerprint"))
 
 
 @dataclasses.dataclass(frozen=True)

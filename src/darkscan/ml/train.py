@@ -9,10 +9,12 @@ skipped, so an interrupted run resumes without retraining finished networks.
 The grid. A study trains many small networks (one per model × S/√B for ``binary``). Fitting them
 one ``model.fit`` at a time spends most of the time in per-fit overhead (building, tracing the
 train step, callbacks, tiny kernels). Units of one task with the same input shape and row counts
-are instead trained side by side: one Keras model holding up to ``grid_size`` independent towers,
-each with its own inputs, loss and early stopping. The losses are summed, but the towers share no
-weights, and Adam scales each weight's step by its own gradient moments, so every tower follows
-the same trajectory it would alone (up to the batch order, which is the same for every tower).
+are instead trained side by side: up to ``grid_size`` independent networks ("towers") updated in
+one compiled training step, each with its own inputs, loss and early stopping, and a whole epoch
+(shuffle, all batches, validation) runs as one TensorFlow function over tensors kept in memory.
+The losses are summed, but the towers share no weights, and Adam scales each weight's step by its
+own gradient moments, so every tower follows the trajectory it would follow alone (with the same
+batch order, which depends on the task seed only).
 Each tower's weights are kept from its best validation epoch; training stops when every tower has
 run out of patience (or at ``epochs``). ``benchmarks/training_grid.py`` measures the gain.
 
@@ -32,7 +34,7 @@ import os
 import time
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +43,7 @@ import numpy as np
 from darkscan.datasets.build import NullProgress, Progress
 from darkscan.errors import InputFileError, StudyError, did_you_mean
 from darkscan.io import atomic_path, write_json_atomic
-from darkscan.ml.data import UnitData, load_unit, task_of, training_seed, units
+from darkscan.ml.data import UnitData, dataset_fingerprint, load_unit, task_of, training_seed, units
 from darkscan.ml.networks import NetworkSpec, build_network, network_spec
 
 if TYPE_CHECKING:
@@ -145,22 +147,27 @@ def _spec_for(task: TrainingTask, data: UnitData) -> NetworkSpec:
     return network_spec(task, kind=data.kind, input_shape=data.x_train.shape[1:], n_outputs=data.n_outputs)
 
 
-def _loss_and_metrics(data: UnitData) -> tuple[str, list[Any]]:
+def _loss_function(data: UnitData) -> Any:
     import keras
 
     if data.labels == "regression":
-        return "mse", [keras.metrics.MeanAbsoluteError(name="mae"),
-                       keras.metrics.MeanAbsolutePercentageError(name="mape"),
-                       keras.metrics.RootMeanSquaredError(name="rmse")]
+        return keras.losses.MeanSquaredError()
     if data.n_outputs == 1:
-        return "binary_crossentropy", [keras.metrics.BinaryAccuracy(name="accuracy")]
-    return "sparse_categorical_crossentropy", [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        return keras.losses.BinaryCrossentropy()
+    return keras.losses.SparseCategoricalCrossentropy()
+
+
+def _targets(data: UnitData, y: np.ndarray) -> np.ndarray:
+    # binary and regression outputs are (n, 1); sparse categorical takes class indices
+    if data.labels == "regression" or data.n_outputs == 1:
+        return y.astype(np.float32).reshape(-1, 1)
+    return y.astype(np.int64)
 
 
 class _GridStopping:
     """Early stopping per tower on its own validation loss, keeping each tower's best weights."""
 
-    def __init__(self, towers: Sequence[Any], patience: int, progress: Progress, progress_id: Any) -> None:
+    def __init__(self, towers: Sequence[Any], patience: int) -> None:
         self.towers = list(towers)
         self.patience = patience
         self.best = [math.inf] * len(towers)
@@ -168,82 +175,134 @@ class _GridStopping:
         self.best_weights: list[list[np.ndarray] | None] = [None] * len(towers)
         self.stopped_at: list[int | None] = [None] * len(towers)
         self.epochs_seen = 0
-        self.progress, self.progress_id = progress, progress_id
 
-    def end_epoch(self, epoch: int, logs: dict[str, float]) -> bool:
+    def end_epoch(self, epoch: int, val_loss: Sequence[float]) -> bool:
         """Record an epoch; True when every tower has stopped."""
         self.epochs_seen = epoch + 1
         for i, tower in enumerate(self.towers):
             if self.stopped_at[i] is not None:
                 continue
-            value = float(logs.get(f"val_u{i}_loss", logs["val_loss"]))
-            if value < self.best[i]:
-                self.best[i], self.best_epoch[i] = value, epoch
+            if val_loss[i] < self.best[i]:
+                self.best[i], self.best_epoch[i] = float(val_loss[i]), epoch
                 self.best_weights[i] = tower.get_weights()
             elif epoch - self.best_epoch[i] >= self.patience:
                 self.stopped_at[i] = epoch
-        self.progress.advance(self.progress_id, 1)
         return all(s is not None for s in self.stopped_at)
 
 
-def _fit_grid(task: TrainingTask, datas: Sequence[UnitData], *, progress: Progress, progress_id: Any) -> list[dict[str, Any]]:
-    """Train the units side by side; return per unit its history, epochs and timing."""
+#: validation rows per forward pass (bounds the activations of a Conv network)
+_VALIDATION_CHUNK = 2048
+
+
+def _fit_grid(task: TrainingTask, datas: Sequence[UnitData], *, mixed: bool, progress: Progress,
+              progress_id: Any) -> list[dict[str, Any]]:
+    """Train the units side by side; return per unit its model, history, epochs and timing.
+
+    The whole epoch (shuffle, every batch's step for every tower, the validation pass) is one
+    compiled TensorFlow function over tensors that stay in memory (or on the GPU): none of
+    ``model.fit``'s per-epoch data pipeline and callback overhead, which dominates for small networks.
+    """
     keras = _keras()
-    towers = []
-    specs = []
+    import tensorflow as tf
+
+    towers, specs = [], []
     for data in datas:
+        # initial weights and dropout streams from the unit's own seed, whatever shares its grid
         keras.utils.set_random_seed(_unit_seed(data.seed, data.task, data.unit))
         spec = _spec_for(task, data)
         specs.append(spec)
         towers.append(build_network(spec, name=f"u{len(towers)}"))
-    inputs, outputs = [], {}
-    for i, tower in enumerate(towers):
-        tower_inputs = [keras.Input(t.shape[1:], name=f"u{i}_{t.name}") for t in tower.inputs]
-        inputs.extend(tower_inputs)
-        outputs[f"u{i}"] = tower(tower_inputs if len(tower_inputs) > 1 else tower_inputs[0])
-    grid = keras.Model(inputs, outputs, name="grid")
-    loss, _ = _loss_and_metrics(datas[0])
-    grid.compile(optimizer=keras.optimizers.Adam(learning_rate=task.learning_rate),
-                 loss={k: loss for k in outputs}, metrics={k: _loss_and_metrics(datas[0])[1] for k in outputs})
+    # the batch order depends on the task seed only
+    keras.utils.set_random_seed(datas[0].seed)
+    shuffle = tf.random.Generator.from_seed(datas[0].seed)
 
-    def flat(part: str) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
+    def tensors(part: str) -> list[list[Any]]:
+        out = []
         for data in datas:
             value = data.inputs(part)
-            out.extend(value if isinstance(value, list) else [value])
+            out.append([tf.constant(v) for v in (value if isinstance(value, list) else [value])])
         return out
 
-    x_train, x_val = flat("train"), flat("val")
-    y_train = {f"u{i}": d.y_train for i, d in enumerate(datas)}
-    y_val = {f"u{i}": d.y_val for i, d in enumerate(datas)}
-    stopping = _GridStopping(towers, task.patience, progress, progress_id)
+    x_train, x_val = tensors("train"), tensors("val")
+    y_train = [tf.constant(_targets(d, d.y_train)) for d in datas]
+    y_val = [tf.constant(_targets(d, d.y_val)) for d in datas]
+    regression = datas[0].labels == "regression"
+    loss_fn = _loss_function(datas[0])
+    n_train, n_val = len(datas[0].y_train), len(datas[0].y_val)
+    batch = min(task.batch_size, n_train)
+    n_batches = -(-n_train // batch)
+    variables = [v for tower in towers for v in tower.trainable_variables]
+    optimizer = keras.optimizers.Adam(learning_rate=task.learning_rate)
+    if mixed:
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    optimizer.build(variables)
 
-    class _Callback(keras.callbacks.Callback):  # type: ignore[misc]
-        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            if stopping.end_epoch(epoch, logs or {}):
-                self.model.stop_training = True
+    def call(i: int, inputs: list[Any], training: bool) -> Any:
+        return tf.cast(towers[i](inputs if len(inputs) > 1 else inputs[0], training=training), tf.float32)
 
-    # the batch order depends on the task seed only, not on which units share this grid
-    keras.utils.set_random_seed(datas[0].seed)
-    start = time.perf_counter()
-    history = grid.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=task.epochs,
-                       batch_size=task.batch_size, shuffle=True, verbose=0, callbacks=[_Callback()])
-    seconds = time.perf_counter() - start
+    def statistics(y: Any, prediction: Any) -> Any:
+        """Sums over rows: loss, then accuracy (classification) or |Δ|, |Δ|/|y| (regression)."""
+        rows = tf.cast(tf.shape(y)[0], tf.float32)
+        loss = loss_fn(y, prediction) * rows
+        if regression:
+            delta = tf.abs(prediction - y)
+            return tf.stack([loss, tf.reduce_sum(delta), tf.reduce_sum(delta / tf.maximum(tf.abs(y), 1e-12))])
+        if prediction.shape[-1] == 1:
+            correct = tf.cast(tf.equal(tf.cast(prediction > 0.5, tf.float32), y), tf.float32)
+        else:
+            correct = tf.cast(tf.equal(tf.argmax(prediction, axis=-1), y), tf.float32)
+        return tf.stack([loss, tf.reduce_sum(correct)])
+
+    @tf.function
+    def run_epoch() -> tuple[Any, Any]:
+        order = tf.argsort(shuffle.uniform([n_train]))
+        train_sums = tf.zeros([len(towers)])
+        for b in tf.range(n_batches):
+            rows = order[b * batch:tf.minimum((b + 1) * batch, n_train)]
+            with tf.GradientTape() as tape:
+                losses = tf.stack([loss_fn(tf.gather(y_train[i], rows), call(i, [tf.gather(x, rows) for x in x_train[i]], True))
+                                   for i in range(len(towers))])
+                total = tf.reduce_sum(losses)
+                if mixed:
+                    total = optimizer.scale_loss(total)
+            gradients = tape.gradient(total, variables)
+            optimizer.apply(gradients, variables)
+            train_sums += losses * tf.cast(tf.shape(rows)[0], tf.float32)
+        val_sums = tf.zeros([len(towers), 3 if regression else 2])
+        for start in tf.range(0, n_val, _VALIDATION_CHUNK):
+            stop = tf.minimum(start + _VALIDATION_CHUNK, n_val)
+            val_sums += tf.stack([statistics(y_val[i][start:stop], call(i, [x[start:stop] for x in x_val[i]], False))
+                                  for i in range(len(towers))])
+        return train_sums / n_train, val_sums / n_val
+
+    stopping = _GridStopping(towers, task.patience)
+    history: list[list[dict[str, float]]] = [[] for _ in towers]
+    start_time = time.perf_counter()
+    for epoch in range(task.epochs):
+        train_loss, validation = (t.numpy() for t in run_epoch())
+        for i in range(len(towers)):
+            row = {"loss": float(train_loss[i]), "val_loss": float(validation[i, 0])}
+            if regression:
+                row.update(val_mae=float(validation[i, 1]), val_mape=float(100 * validation[i, 2]),
+                           val_rmse=float(np.sqrt(validation[i, 0])))
+            else:
+                row["val_accuracy"] = float(validation[i, 1])
+            history[i].append(row)
+        progress.advance(progress_id, 1)
+        if stopping.end_epoch(epoch, validation[:, 0]):
+            break
+    seconds = time.perf_counter() - start_time
     results = []
     for i, tower in enumerate(towers):
         if stopping.best_weights[i] is not None:
             tower.set_weights(stopping.best_weights[i])
-        epochs_run = (stopping.stopped_at[i] if stopping.stopped_at[i] is not None else stopping.epochs_seen - 1) + 1
-        # one output: Keras names its logs loss, val_loss, …; several: u<i>_loss, val_u<i>_loss, …
-        prefix = f"u{i}_" if len(towers) > 1 else ""
-        tower_history = {}
-        for key, values in history.history.items():
-            validation = key.startswith("val_")
-            name = key[4:] if validation else key
-            if name.startswith(prefix):
-                tower_history[("val_" if validation else "") + name[len(prefix):]] = [float(v) for v in values[:epochs_run]]
-        results.append({"model": tower, "spec": specs[i], "history": tower_history, "epochs_run": epochs_run,
-                        "best_epoch": stopping.best_epoch[i] + 1, "grid_seconds": seconds, "grid_size": len(towers)})
+        stopped = stopping.stopped_at[i]
+        epochs_run = (stopped if stopped is not None else stopping.epochs_seen - 1) + 1
+        rows = history[i][:epochs_run]
+        results.append({"model": tower, "spec": specs[i], "history": {k: [r[k] for r in rows] for k in rows[0]},
+                        "epochs_run": epochs_run, "best_epoch": stopping.best_epoch[i] + 1, "grid_seconds": seconds,
+                        "grid_size": len(towers), "grid_epochs": stopping.epochs_seen,
+                        "histograms_per_second": stopping.epochs_seen * n_train * len(towers) / seconds})
     return results
 
 
@@ -275,6 +334,10 @@ def _save(path: Path, model: Any, sidecar: dict[str, Any]) -> None:
     write_json_atomic(path.with_suffix(".json"), sidecar)
 
 
+def _grid_key(data: UnitData) -> tuple[Any, ...]:
+    return (data.x_train.shape, data.x_val.shape, data.n_outputs)
+
+
 def train_units(study: Study, task_name: str, unit_ids: Sequence[str] | None = None, *,
                 progress: Progress | None = None) -> list[TrainedUnit]:
     """Train (or skip when up to date) the units of one task; all of them when ``unit_ids`` is None."""
@@ -291,30 +354,38 @@ def train_units(study: Study, task_name: str, unit_ids: Sequence[str] | None = N
             raise StudyError(f"{study.source}: task {task.name!r} has no unit {unit!r}: {did_you_mean(unit, all_units)}")
     wanted = list(unit_ids) if unit_ids else all_units
     seed = training_seed(study, task)
+    settings = _settings_hash(task, seed, dataset_fingerprint(study, task.name))
     done: list[TrainedUnit] = []
-    todo: list[UnitData] = []
+    todo: list[str] = []
     for unit in wanted:
-        data = load_unit(study, task.name, unit)
         path = model_path(study, task.name, unit)
         sidecar = _read_sidecar(path.with_suffix(".json"))
-        settings = _settings_hash(task, seed, data.dataset_fingerprint)
         if sidecar is not None and sidecar.get("settings_hash") == settings and path.exists():
             done.append(TrainedUnit(task.name, unit, path, sidecar, skipped=True))
         else:
-            todo.append(data)
+            todo.append(unit)
     gpus = _gpus() if todo else []
     mixed = bool(task.mixed_precision and gpus)
-    groups: dict[tuple[Any, ...], list[UnitData]] = {}
-    for data in todo:
-        key = (data.x_train.shape, data.x_val.shape, data.n_outputs)
-        groups.setdefault(key, []).append(data)
-    chunks = [members[i:i + task.grid_size] for members in groups.values() for i in range(0, len(members), task.grid_size)]
+
+    def chunks() -> Iterator[list[UnitData]]:
+        """Up to ``grid_size`` units of equal shapes at a time, read when needed (bounded memory)."""
+        chunk: list[UnitData] = []
+        for unit in todo:
+            data = load_unit(study, task.name, unit)
+            if chunk and (len(chunk) == task.grid_size or _grid_key(chunk[0]) != _grid_key(data)):
+                yield chunk
+                chunk = []
+            chunk.append(data)
+        if chunk:
+            yield chunk
+
     if mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        for chunk in chunks:
+        for chunk in chunks():
             progress_id = progress.add_task(f"{task.name}: {len(chunk)} network(s) ({chunk[0].unit}…)", total=task.epochs)
-            for data, result in zip(chunk, _fit_grid(task, chunk, progress=progress, progress_id=progress_id)):
+            for data, result in zip(chunk, _fit_grid(task, chunk, mixed=mixed, progress=progress,
+                                                     progress_id=progress_id)):
                 model = result["model"]
                 test, _ = _test_metrics(model, data)
                 path = model_path(study, task.name, data.unit)
@@ -330,6 +401,7 @@ def train_units(study: Study, task_name: str, unit_ids: Sequence[str] | None = N
                     "epochs_run": result["epochs_run"], "best_epoch": result["best_epoch"],
                     "train_seconds": result["grid_seconds"] / result["grid_size"],
                     "grid_seconds": result["grid_seconds"], "grid_size": result["grid_size"],
+                    "grid_epochs": result["grid_epochs"], "histograms_per_second": result["histograms_per_second"],
                     "n_train": int(len(data.y_train)), "n_val": int(len(data.y_val)), "n_test": int(len(data.y_test)),
                     "s_over_sqrt_b": data.s_over_sqrt_b, "model": data.model, "class_names": data.class_names,
                     "candidate_names": data.candidate_names, "test": test,
