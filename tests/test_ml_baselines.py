@@ -177,3 +177,21 @@ def test_broken_dataset_files(tmp_path: Path) -> None:
         h5.attrs["format"] = "something-else"
     with pytest.raises(InputFileError, match="not a darkscan histogram dataset"):
         read_shapes(tmp_path / "other.h5")
+
+
+@pytest.mark.slow
+def test_likelihood_ratio_reaches_the_ceiling_on_a_large_test_set(tmp_path: Path) -> None:
+    """20 000 histograms per class, B = 5 000: AUC(LR) = /ceiling/auc_llr within 3 standard errors (≈ 0.002)
+    + 0.002, at S/√B = 0.5, 1, 2 for every model."""
+    study = make_study(tmp_path, tasks=["spin1_vs_sm"], n_histograms=20_000, background_events=5_000,
+                       s_over_sqrt_b=[0.5, 1, 2])
+    (path,) = build_datasets(study, plots=False)
+    shapes = read_shapes(path)
+    with h5py.File(path) as h5:
+        ceiling = h5["ceiling/auc_llr"][...]
+    for m, model in enumerate(shapes.model_names):
+        for j, value in enumerate(shapes.s_over_sqrt_b):
+            x, y, _ = _group(path, f"sb_{value:g}/{model}")
+            measured = auc(y, LikelihoodRatio.from_shapes(shapes, value).binary_scores(x, model=m))
+            error = _auc_error(measured, 20_000, 20_000)
+            assert abs(measured - ceiling[m, j]) < 3 * error + 0.002, (model, value, measured, ceiling[m, j])

@@ -80,7 +80,7 @@ def test_binary_units_beside_ceiling_and_baselines(trained: tuple[Study, dict[st
         assert set(row["ks_pvalue_train_test"]) == {"SM", "SM+NP"}
         z = row["significance"]
         assert z["z"] >= z["z_selection"] > 0 and z["z_sigma_b"] < z["z"]
-        assert row["onnx"]["max_abs_difference"] <= 1e-5
+        assert row["onnx"]["max_deviation"] <= 1e-5
     cross = result["train_on_test_on"]
     assert cross["models"] == shapes.model_names and cross["s_over_sqrt_b"] == [1.0, 2.0]
     for matrix, value in zip(cross["auc"], cross["s_over_sqrt_b"]):

@@ -256,6 +256,8 @@ def _evaluate_classifier(data: UnitData, shapes: DatasetShapes, ceilings: dict[s
 
 def _evaluate_regression(study: Study, task: TrainingTask, data: UnitData, shapes: DatasetShapes, network: Any,
                          curves: dict[str, Any]) -> dict[str, Any]:
+    from scipy.special import softmax
+
     row = _empty_row(data)
     predicted = _predict(network, data.inputs("test"))[:, 0]
     truth = np.asarray(data.y_test, dtype=np.float64)
@@ -271,8 +273,6 @@ def _evaluate_regression(study: Study, task: TrainingTask, data: UnitData, shape
         for sample in np.unique(candidates):
             rows = candidates == sample
             allowed = sample_of_model == sample
-            from scipy.special import softmax
-
             posterior = softmax(np.where(allowed[None, :], ll[rows], -np.inf), axis=1)
             index = np.flatnonzero(sb_rows == value)[rows]
             reference[index] = posterior @ np.where(allowed, targets, 0.0)
@@ -325,7 +325,6 @@ def evaluate_task(study: Study, task_name: str, *, progress: Progress | None = N
     curves: dict[str, Any] = {"roc": {}, "significance": {}, "confusion": {}, "regression": {}, "history": {}}
     cross = _TrainOnTestOn()
     rows = []
-    onnx_rows: dict[str, Any] = {}
     progress_id = progress.add_task(f"{task.name}: evaluating", total=len(unit_ids))
     for unit in unit_ids:
         data = load_unit(study, task.name, unit)
@@ -346,8 +345,8 @@ def evaluate_task(study: Study, task_name: str, *, progress: Progress | None = N
         if onnx:
             from darkscan.ml.onnx import export_onnx
 
-            onnx_rows[unit] = export_onnx(network, data, file.with_suffix(".onnx"))
-            row["onnx"] = {"file": file.with_suffix(".onnx").name, "max_abs_difference": onnx_rows[unit]}
+            difference = export_onnx(network, data, file.with_suffix(".onnx"))
+            row["onnx"] = {"file": file.with_suffix(".onnx").name, "max_deviation": difference}
         rows.append(row)
         progress.advance(progress_id, 1)
     result: dict[str, Any] = {
