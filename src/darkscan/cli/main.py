@@ -13,6 +13,7 @@ import typer.core
 
 from darkscan import __version__
 from darkscan.cli import cards, gen, histos, histos_datasets, run, study
+from darkscan.cli import submit
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -66,6 +67,9 @@ app.add_typer(gen.app, name="gen")
 histos_datasets.register(histos.app)
 app.add_typer(histos.app, name="histos")
 app.command("run")(run.run)
+app.command("submit")(submit.submit)
+app.command("jobs")(submit.jobs)
+app.command("task", hidden=True)(submit.task)
 
 
 def main() -> None:
