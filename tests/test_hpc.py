@@ -189,6 +189,10 @@ def test_hostile_study_values_reach_the_programs_verbatim_and_run_nothing(tmp_pa
         assert "darkscan-task end" in result.stdout
         record.unlink()
     assert not list(tmp_path.rglob("canary*")), "a study value was run by the shell"
+    bad = load_study(_write_study(tmp_path / "bad", _study_data(
+        cluster={"container": {"image": "x.sif", "binds": ["/data/a:b"]}}, generator={"backend": "madgraph"})))
+    with pytest.raises(StudyError, match="splits paths at ':'"):
+        slurm.render_script(bad, "gen")
     # account and partition go to sbatch as single argv elements, never into the script
     argv = slurm.sbatch_argv(study, "gen", [0], tmp_path / "gen.sh")
     assert f"--account={hostile[0]}" in argv and f"--partition={hostile[1]}" in argv

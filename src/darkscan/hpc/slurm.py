@@ -196,6 +196,9 @@ def container_argv(study: Any) -> list[str]:
                          "cluster; set cluster.container.image (an Apptainer .sif file or docker:// URI)")
     argv = [container.runtime, "exec", "--cleanenv"]
     for folder in dict.fromkeys([str(_study_path(study).parent), str(study.output_dir.resolve()), *container.binds]):
+        if ":" in folder or "," in folder:  # --bind splits on them (src:dst[:opts],…)
+            raise StudyError(f"{study.source}: cannot bind {folder!r} into the container: Apptainer's --bind "
+                             "splits paths at ':' and ','; rename the folder (or set cluster.container.binds)")
         argv += ["--bind", folder]
     return argv
 
