@@ -201,3 +201,29 @@ def test_failed_and_cancelled_tasks_are_shown_and_only_they_are_retried(cluster:
     assert sorted(_sacct(retry_job)) == [f"{retry_job}_1", f"{retry_job}_2"]
     assert sorted(p.name for p in (study.output_dir / "slurm/gen/logs").iterdir()) == sorted(
         [f"gen-{job}_{i}.log" for i in range(4)] + [f"gen-{retry_job}_{i}.log" for i in (1, 2)])
+
+
+def test_a_failed_stage_cancels_the_stages_after_it_and_retry_resumes_the_chain(cluster: Path, tmp_path: Path) -> None:
+    path = _study(tmp_path, "chain")
+    study = load_study(path)
+    broken = plan_stage(study, "gen")[1].outputs[0]
+    result = runner.invoke(app, ["submit", str(path), "--max-running", "1", *sum((["-s", s] for s in STAGES), [])])
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text("not an event table\n")  # after submission, before task 1 starts (one at a time)
+    assert result.exit_code == 0, result.output
+    wait_until(lambda: _settled(study, STAGES), timeout_s=600, what="the chain")
+    states = [(r.stage, r.state) for r in job_status(study, STAGES)]
+    assert states[:4] == [("gen", "done"), ("gen", "failed"), ("gen", "done"), ("gen", "done")]
+    # --kill-on-invalid-dep: what waited on the failed array never runs
+    assert {state for stage, state in states[4:]} <= {"cancelled", "never ran"}
+    assert not any((p.directory / "features.parquet").exists() for p in study.plan())
+
+    broken.unlink()
+    result = runner.invoke(app, ["submit", str(path), "--retry-failed", *sum((["-s", s] for s in STAGES), [])])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    jobs = {stage: str(_jobs(study, stage)[-1]["job_id"]) for stage in STAGES}
+    assert "--array=1 " in lines[0]
+    assert f"--dependency=afterok:{jobs['gen']}" in lines[1] and f"--dependency=afterok:{jobs['features']}" in lines[2]
+    wait_until(lambda: _settled(study, STAGES), timeout_s=600, what="the retried chain")
+    assert {r.state for r in job_status(study, STAGES)} == {"done"}

@@ -23,14 +23,20 @@ def __dir__() -> list[str]:
 _STAGE_HELP = "gen, features, datasets, train or all (repeatable; run in pipeline order, each after the one before)."
 
 
-def _stages(values: list[str]) -> list[str]:
+def _stages(values: list[str], *, submitting: bool = False) -> list[str]:
+    import importlib.util
+
     from darkscan.errors import StudyError, did_you_mean
     from darkscan.hpc.slurm import STAGES
 
+    # train tasks run `darkscan train`; where that command is not there, "all" stops at datasets
+    can_train = not submitting or importlib.util.find_spec("darkscan.cli.train") is not None
     chosen: list[str] = []
     for value in values or ["all"]:
         if value == "all":
-            chosen += STAGES
+            chosen += [s for s in STAGES if s != "train" or can_train]
+        elif value == "train" and not can_train:
+            raise StudyError("--stage train: this darkscan has no `darkscan train` command for the tasks to run")
         elif value in STAGES:
             chosen.append(value)
         else:
@@ -79,7 +85,7 @@ def submit(
     study = _with_cluster_flags(load_study(study_file), {
         "account": account, "partition": partition, "cpus_per_task": cpus_per_task, "memory": memory,
         "walltime": walltime, "max_running": max_running})
-    submissions = submit_stages(study, _stages(stage), retry_failed=retry_failed, dry_run=dry_run)
+    submissions = submit_stages(study, _stages(stage, submitting=not dry_run), retry_failed=retry_failed, dry_run=dry_run)
     if not submissions:
         err.print("nothing to submit: every task of these stages is finished", markup=False)
     for submission in submissions:

@@ -135,15 +135,21 @@ def plan_stage(study: Any, stage: str) -> list[ArrayTask]:
     raise StudyError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
 
 
-def _finished(study: Any, task: ArrayTask) -> tuple[bool, str]:
-    """(finished, why it is stale) from the outputs on disk, by the same checks as a local resume."""
+def _finished(study: Any, task: ArrayTask, plans: dict[str, Any] | None = None) -> tuple[bool, str]:
+    """(finished, why it is stale) from the outputs on disk, by the same checks as a local resume.
+
+    ``plans`` caches the study's shard list and sample points across the tasks of one call.
+    """
     if not task.outputs or not all(path.exists() for path in task.outputs):
         return False, ""
+    plans = plans if plans is not None else {}
     if task.stage == "gen":
         from darkscan.gen.embedded import _stale, study_shards
 
+        if "shards" not in plans:
+            plans["shards"] = study_shards(study)
         try:
-            stale = _stale(study_shards(study)[task.index])
+            stale = _stale(plans["shards"][task.index])
         except DarkscanError as exc:  # not an event table at all
             return False, str(exc)
         return (not stale), "; ".join(stale)
@@ -152,7 +158,9 @@ def _finished(study: Any, task: ArrayTask) -> tuple[bool, str]:
         from darkscan.analysis.selection import study_cuts
         from darkscan.readers.events import read_event_table_metadata
 
-        point = study.plan()[task.index]
+        if "points" not in plans:
+            plans["points"] = study.plan()
+        point = plans["points"][task.index]
         inputs = point_inputs(point.directory)
         cuts = study_cuts(study.selection.preset, study.selection.cuts)
         try:
@@ -370,7 +378,7 @@ def _slurm_states(job_ids: Sequence[str], runner: Runner) -> tuple[dict[tuple[st
                             # "CANCELLED by 0" → CANCELLED
                             states[(job, index)] = (fields[1].split()[0], fields[2])
     # squeue knows the live tasks (and the finished ones for MinJobAge seconds) with their reason
-    result = _run(["squeue", "-h", "-r", "--states=all", "-o", "%i|%T|%r"], runner)
+    result = _run(["squeue", "--me", "-h", "-r", "--states=all", "-o", "%i|%T|%r"], runner)
     if result.returncode != 0:
         raise SlurmUnavailableError(f"squeue failed (exit {result.returncode}): {result.stderr.strip()[:300]}")
     wanted = set(job_ids)
@@ -422,6 +430,7 @@ def job_status(study: Any, stages: Sequence[str] = STAGES, *, runner: Runner = s
     job_ids = sorted({job for jobs in latest.values() for job in jobs.values()}, key=int)
     states, _ = _slurm_states(job_ids, runner) if job_ids else ({}, False)
     rows = []
+    cache: dict[str, Any] = {}
     for stage, tasks in plans.items():
         for task in tasks:
             job = latest[stage].get(task.index)
@@ -432,7 +441,7 @@ def job_status(study: Any, stages: Sequence[str] = STAGES, *, runner: Runner = s
                 rows.append(TaskStatus(stage, task.index, task.label, state, job, log,
                                        info if state == "pending" else ""))
                 continue
-            finished, stale = _finished(study, task) if task.outputs else (False, "")
+            finished, stale = _finished(study, task, cache) if task.outputs else (False, "")
             if finished or (not task.outputs and (slurm_state == "COMPLETED"
                                                   or (not slurm_state and _log_ended(log)))):
                 rows.append(TaskStatus(stage, task.index, task.label, "done", job, log))
@@ -485,8 +494,6 @@ def submit(study: Any, stages: Sequence[str], *, retry_failed: bool = False, dry
     if "gen" in stages and study.generator.backend == "madgraph" and not dry_run:
         raise StudyError(f"{study.source}: generator.backend madgraph: running MadGraph in array tasks is not built "
                          "yet; `darkscan submit --dry-run` writes the Apptainer job scripts")
-    if "train" in stages and not study.training:
-        raise StudyError(f"{study.source}: training: no training tasks to submit")
     stages = [s for s in stages if plan_stage(study, s)]
     first = STAGES.index(stages[0]) if stages else 0
     upstream_stage = STAGES[first - 1] if first > 0 else None
@@ -513,7 +520,8 @@ def submit(study: Any, stages: Sequence[str], *, retry_failed: bool = False, dry
             new = [s.job_id for s in submissions if s.stage == before and s.job_id]
             after = sorted({*new, *(j for j in queued if j)}, key=int)
         if dry_run:  # no Slurm to ask: what is not finished on disk
-            todo = [t.index for t in tasks if not _finished(study, t)[0]]
+            cache: dict[str, Any] = {}
+            todo = [t.index for t in tasks if not _finished(study, t, cache)[0]]
             if not todo:
                 continue
         else:
