@@ -12,7 +12,7 @@ Map of the package (one line per module):
 - ``darkscan.analysis``   kinematic features, selections and cut flows, the luminosity view
 - ``darkscan.datasets``   histogram datasets at fixed S/√B and their optimal-AUC ceiling
 - ``darkscan.hpc``       a study's stages as Slurm job arrays: scripts, submission, status, retry
-- ``darkscan.ml``         Keras classifiers and regressors (not built yet)
+- ``darkscan.ml``         training units from the datasets, Keras networks, the training loop (``darkscan train``)
 - ``darkscan.cli``        the ``darkscan`` command (typer)
 """
 

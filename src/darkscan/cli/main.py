@@ -14,6 +14,7 @@ import typer.core
 from darkscan import __version__
 from darkscan.cli import cards, gen, histos, histos_datasets, run, study
 from darkscan.cli import submit
+from darkscan.cli import train as train_cli
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -70,6 +71,7 @@ app.command("run")(run.run)
 app.command("submit")(submit.submit)
 app.command("jobs")(submit.jobs)
 app.command("task", hidden=True)(submit.task)
+app.command("train")(train_cli.train)
 
 
 def main() -> None:

@@ -450,7 +450,8 @@ def _fingerprint(study: Study, inputs: TaskInputs) -> str:
     histogram = next(h for h in study.histograms if h.name == inputs.task.histogram)
     data = {
         "format_version": FORMAT_VERSION,
-        "task": inputs.task.model_dump(mode="json"),
+        # only what shapes the histograms: training settings (network, epochs, …) must not force a rebuild
+        "task": inputs.task.model_dump(mode="json", include={"name", "labels", "signals", "histogram", "target"}),
         "histogram": histogram.model_dump(mode="json"),
         "datasets": study.datasets.model_dump(mode="json"),
         "samples": [(pool.key, pool.sha256) for pool, _ in inputs.backgrounds] + [(m.key, m.sha256) for m in inputs.models],
