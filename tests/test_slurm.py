@@ -53,7 +53,7 @@ def _study(folder: Path, output: str) -> Path:
         "histograms": [{"name": "met", "kind": "1d", "axes": [{"feature": "met", "bins": 6, "range": [200, 800]}]}],
         "datasets": {"s_over_sqrt_b": [2], "background_events": 100, "n_histograms": 20},
         "training": [{"name": "spin1_vs_sm", "labels": "binary", "signals": ["spin1"], "histogram": "met",
-                      "network": "dnn"}],
+                      "network": "dnn", "epochs": 3, "patience": 2, "layers": 1, "units": 4}],
     }
     path = folder / f"{output}.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -93,27 +93,32 @@ def _h5_contents(path: Path) -> dict[str, object]:
 
 def test_arrays_run_in_stage_order_and_equal_a_local_run(cluster: Path, tmp_path: Path) -> None:
     path = _study(tmp_path, "on-slurm")
-    result = runner.invoke(app, ["submit", str(path), *sum((["-s", s] for s in STAGES), [])])
+    stages = [*STAGES, "train"]
+    result = runner.invoke(app, ["submit", str(path)])  # all stages
     assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 4
     study = load_study(path)
-    wait_until(lambda: _settled(study, STAGES), timeout_s=900, what="the gen → features → datasets arrays")
-    rows = job_status(study, STAGES)
-    assert [(r.stage, r.state) for r in rows] == [("gen", "done")] * 4 + [("features", "done")] * 2 + [("datasets", "done")]
+    wait_until(lambda: _settled(study, stages), timeout_s=900, what="the gen → features → datasets → train arrays")
+    rows = job_status(study, stages)
+    assert [(r.stage, r.state) for r in rows] == [("gen", "done")] * 4 + [("features", "done")] * 2 + [
+        ("datasets", "done"), ("train", "done")]
     result = runner.invoke(app, ["jobs", str(path)])
-    assert result.stdout.splitlines()[:3] == ["gen: 4/4 done (4 done)", "features: 2/2 done (2 done)",
-                                             "datasets: 1/1 done (1 done)"]
+    assert result.stdout.splitlines() == ["gen: 4/4 done (4 done)", "features: 2/2 done (2 done)",
+                                          "datasets: 1/1 done (1 done)", "train: 1/1 done (1 done)"]
+    models = sorted((study.output_dir / "models" / "spin1_vs_sm").glob("*.keras"))
+    assert models and all(m.with_suffix(".json").exists() for m in models), "darkscan train left no models"
 
-    # features waited for every generation task through afterok, datasets for features
-    gen_job, features_job, datasets_job = (str(_jobs(study, s)[0]["job_id"]) for s in STAGES)
-    wait_until(lambda: all(v[2] != "Unknown" for v in _sacct(gen_job, features_job, datasets_job).values())
-               and len(_sacct(gen_job, features_job, datasets_job)) == 7, timeout_s=30, what="sacct records")
-    times = _sacct(gen_job, features_job, datasets_job)
+    # each stage waited for every task of the one before through afterok
+    jobs = [str(_jobs(study, s)[0]["job_id"]) for s in stages]
+    wait_until(lambda: len(_sacct(*jobs)) == 8 and all(v[2] != "Unknown" for v in _sacct(*jobs).values()),
+               timeout_s=30, what="sacct records")
+    times = _sacct(*jobs)
     assert {state for state, _, _ in times.values()} == {"COMPLETED"}
-    gen_end = max(end for key, (_, _, end) in times.items() if key.startswith(f"{gen_job}_"))
-    features_start = min(start for key, (_, start, _) in times.items() if key.startswith(f"{features_job}_"))
-    features_end = max(end for key, (_, _, end) in times.items() if key.startswith(f"{features_job}_"))
-    assert features_start >= gen_end and times[f"{datasets_job}_0"][1] >= features_end
-    for stage, job in zip(STAGES, (gen_job, features_job, datasets_job)):
+    for before, after in zip(jobs, jobs[1:]):
+        end = max(end for key, (_, _, end) in times.items() if key.startswith(f"{before}_"))
+        start = min(start for key, (_, start, _) in times.items() if key.startswith(f"{after}_"))
+        assert start >= end, (before, after)
+    for stage, job in zip(stages, jobs):
         folder = study.output_dir / "slurm" / stage
         assert (folder / f"{stage}-{job}.sh").exists(), "the submitted script is kept beside the logs"
         assert "darkscan-task end" in (folder / "logs" / f"{stage}-{job}_0.log").read_text()
