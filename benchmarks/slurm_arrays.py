@@ -47,7 +47,10 @@ def _array(folder: Path, output: str, events_per_shard: int, max_running: int) -
     study = study.model_copy(update={"cluster": study.cluster.model_copy(update={"max_running": max_running})})
     start = time.perf_counter()
     (submission,) = submit(study, ["gen"])
-    while not all(r.state == "done" for r in (rows := job_status(study, ["gen"]))):
+    while True:
+        rows = job_status(study, ["gen"])
+        if all(r.state == "done" for r in rows):
+            break
         if any(r.state in ("failed", "cancelled") for r in rows):
             raise SystemExit(f"a task failed: {rows}")
         # polling costs CPU the tasks share on a small machine: once a second (the figure is ±1 s)

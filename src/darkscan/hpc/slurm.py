@@ -480,8 +480,9 @@ def submit(study: Any, stages: Sequence[str], *, retry_failed: bool = False, dry
            runner: Runner = subprocess.run) -> list[Submission]:
     """Write and (unless ``dry_run``) submit the arrays of ``stages`` in pipeline order.
 
-    Only unfinished tasks are submitted; a stage with nothing to do is skipped. A stage waits
-    (``afterok``) for the stage before it when that one is submitted now or still has tasks queued.
+    Only unfinished tasks are submitted (every task of a stage after one submitted now: its inputs
+    change, and its tasks skip what stays up to date); a stage with nothing to do is skipped. A stage
+    waits (``afterok``) for the stage before it when that one is submitted now or still has tasks queued.
     Tasks that failed or were cancelled are resubmitted only with ``retry_failed``. Raises
     :class:`SlurmUnavailableError` (exit 2) on a machine without ``sbatch`` unless ``dry_run``.
     """
@@ -536,9 +537,13 @@ def submit(study: Any, stages: Sequence[str], *, retry_failed: bool = False, dry
                                  f"{retry[0].label}, log {retry[0].log}); see `darkscan jobs`, then submit "
                                  "--retry-failed to run those again")
             stale = [r for r in states.values() if r.state == "stale"]
-            if stale:
+            if stale and stage == "gen":  # a shard of another configuration: the user decides
                 raise StudyError(*(f"{r.label}: {r.detail}" for r in stale))
-            todo = [i for i, r in states.items() if r.state in ("failed", "cancelled", "never ran", "not submitted")]
+            # a stage whose inputs are remade now runs in full: its tasks skip what stays up to date
+            remaking = position > 0 and any(s.stage == stages[position - 1] for s in submissions)
+            todo = [i for i, r in states.items()
+                    if r.state in ("failed", "cancelled", "never ran", "not submitted", "stale")
+                    or (remaking and r.state == "done")]
             if not todo:
                 continue
         directory = _stage_dir(study, stage)
