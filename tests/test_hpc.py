@@ -233,3 +233,59 @@ def test_submit_passes_argv_to_sbatch_records_the_job_and_reads_squeue(tmp_path:
     # tasks still queued block a plain resubmission of the stage
     result = runner.invoke(app, ["submit", str(path), "-s", "gen"])
     assert result.exit_code == 2 and "queued or running" in result.stderr
+
+
+def test_a_stage_of_more_than_1000_tasks_is_several_arrays_each_told_its_first_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_bin = tmp_path / "fakebin"
+    fake_bin.mkdir()
+    # sbatch stand-in: job ids 101, 102, … and every argv on its own line (NUL-separated fields)
+    (fake_bin / "sbatch").write_text('#!/bin/sh\nn=$(( $(cat "$COUNTER" 2>/dev/null || echo 100) + 1 ))\n'
+                                     'echo "$n" > "$COUNTER"\nprintf \'%s\\0\' "$@" >> "$RECORD"\necho >> "$RECORD"\n'
+                                     'echo "$n"\n')
+    _recorder(fake_bin / "squeue")
+    for tool in fake_bin.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}:/usr/bin:/bin")
+    monkeypatch.setenv("COUNTER", str(tmp_path / "counter"))
+    record = tmp_path / "record"
+    path = _write_study(tmp_path / "s", {"name": "big", "generator": {"n_events": 2500, "shard_events": 1},
+                                         "samples": [{"name": "znunu", "process": "sm_znunu_jet"}]})
+    monkeypatch.setenv("RECORD", str(record))
+    result = runner.invoke(app, ["submit", str(path), "-s", "gen", "-s", "features"])
+    assert result.exit_code == 0, result.output
+    calls = [line.split("\0")[:-1] for line in record.read_text().splitlines() if line]
+    assert [next(a for a in c if a.startswith("--array=")) for c in calls] == [
+        "--array=0-999", "--array=0-999", "--array=0-499", "--array=0"]
+    # the first array needs no offset; the others get theirs after the script
+    assert calls[0][-1].endswith("gen-submitting.sh")
+    assert [c[-2:] for c in calls[1:3]] == [[calls[0][-1], "1000"], [calls[0][-1], "2000"]]
+    assert "--dependency=afterok:101:102:103" in calls[3]
+
+    # task 1500 is task 500 of job 102; its log and state follow
+    monkeypatch.setenv("RECORD", str(tmp_path / "squeue-args"))
+    monkeypatch.setenv("RECORD_OUTPUT", "101_[0-999]|PENDING|Priority\n102_500|RUNNING|None\n102_[0-499,501-999]|PENDING|Priority\n"
+                       "103_[0-499]|PENDING|Priority")
+    study = load_study(path)
+    rows = slurm.job_status(study, ["gen"])
+    assert rows[1500].state == "running" and rows[1500].job == "102"
+    assert rows[1500].log == study.output_dir / "slurm/gen/logs/gen-102_500.log"
+    assert {rows[i].state for i in range(2500) if i != 1500} == {"pending"}
+
+    # the kept script turns the array task id into the stage's index with its argument
+    script = study.output_dir / "slurm/gen/gen-102.sh"
+    monkeypatch.setenv("PATH", os.environ["PATH"])
+    python = _recorder(tmp_path / "bin" / "python")
+    text = script.read_text().replace(shlex_quote(sys.executable), shlex_quote(str(python)))
+    script.write_text(text)
+    result = subprocess.run(["bash", str(script), "1000"], capture_output=True, text=True, timeout=60, check=False,
+                            env={"PATH": "/usr/bin:/bin", "SLURM_ARRAY_TASK_ID": "5", "RECORD": str(record)})
+    assert result.returncode == 0, result.stderr
+    argv = _recorded(record)
+    assert argv[argv.index("--index") + 1] == "1005"
+
+
+def shlex_quote(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)

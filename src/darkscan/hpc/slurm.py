@@ -60,6 +60,10 @@ STAGES = ("gen", "features", "datasets", "train")
 #: seconds a Slurm client command may take before it counts as hung
 SLURM_TIMEOUT_S = 60
 
+#: tasks per array: array task ids must stay below Slurm's MaxArraySize (1001 by default), so a stage
+#: with more tasks is several arrays, each told its first index
+ARRAY_BLOCK = 1000
+
 #: Slurm states of a task that is still to finish
 _ACTIVE = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED", "STAGE_OUT",
            "SIGNALING", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD"}
@@ -109,6 +113,8 @@ class Submission:
     script: Path
     argv: tuple[str, ...]
     job_id: str | None = None
+    #: the stage index of this array's task 0
+    offset: int = 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -272,12 +278,13 @@ def _slurm_filename(path: Path) -> str:
 
 
 def sbatch_argv(study: Any, stage: str, indices: Sequence[int], script: Path, *,
-                after: Sequence[str] = ()) -> list[str]:
-    """The ``sbatch`` argv of one stage: resources, array, log pattern, dependency (as an argv, never a shell)."""
+                after: Sequence[str] = (), offset: int = 0) -> list[str]:
+    """The ``sbatch`` argv of one array of a stage: resources, array, log pattern, dependency (an argv,
+    never a shell). The array runs the stage's tasks ``indices`` as task ids ``index - offset``."""
     cluster = study.cluster
     logs = _stage_dir(study, stage) / "logs"
     argv = ["sbatch", "--parsable", f"--job-name=darkscan-{study.name}-{stage}",
-            f"--array={array_spec(indices, cluster.max_running)}",
+            f"--array={array_spec([i - offset for i in indices], cluster.max_running)}",
             f"--time={cluster.walltime}", f"--mem={cluster.memory}", f"--cpus-per-task={cluster.cpus_per_task}",
             "--ntasks=1", f"--output={_slurm_filename(logs)}/{stage}-%A_%a.log"]
     if cluster.account:
@@ -287,6 +294,8 @@ def sbatch_argv(study: Any, stage: str, indices: Sequence[int], script: Path, *,
     if after:
         argv += [f"--dependency=afterok:{':'.join(after)}", "--kill-on-invalid-dep=yes"]
     argv.append(str(script))
+    if offset:
+        argv.append(str(offset))
     return argv
 
 
@@ -420,22 +429,23 @@ def job_status(study: Any, stages: Sequence[str] = STAGES, *, runner: Runner = s
     cancelled while pending); ``not submitted``: no submission holds it.
     """
     plans = {stage: plan_stage(study, stage) for stage in stages}
-    latest: dict[str, dict[int, str]] = {}
+    latest: dict[str, dict[int, tuple[str, int]]] = {}
     for stage in stages:
         latest[stage] = {}
         for record in _submissions(study, stage):
             if record.get("job_id"):
                 for index in record["indices"]:
-                    latest[stage][index] = str(record["job_id"])
-    job_ids = sorted({job for jobs in latest.values() for job in jobs.values()}, key=int)
+                    latest[stage][index] = (str(record["job_id"]), int(record.get("offset", 0)))
+    job_ids = sorted({job for jobs in latest.values() for job, _ in jobs.values()}, key=int)
     states, _ = _slurm_states(job_ids, runner) if job_ids else ({}, False)
     rows = []
     cache: dict[str, Any] = {}
     for stage, tasks in plans.items():
         for task in tasks:
-            job = latest[stage].get(task.index)
-            log = _log_path(study, stage, job, task.index) if job else None
-            slurm_state, info = states.get((job, task.index), ("", "")) if job else ("", "")
+            job, offset = latest[stage].get(task.index, (None, 0))
+            array_index = task.index - offset
+            log = _log_path(study, stage, job, array_index) if job else None
+            slurm_state, info = states.get((job, array_index), ("", "")) if job else ("", "")
             if slurm_state in _ACTIVE:
                 state = "pending" if slurm_state == "PENDING" else "running"
                 rows.append(TaskStatus(stage, task.index, task.label, state, job, log,
@@ -486,8 +496,6 @@ def submit(study: Any, stages: Sequence[str], *, retry_failed: bool = False, dry
     Tasks that failed or were cancelled are resubmitted only with ``retry_failed``. Raises
     :class:`SlurmUnavailableError` (exit 2) on a machine without ``sbatch`` unless ``dry_run``.
     """
-    from darkscan.io import write_json_atomic, write_text_atomic
-
     stages = [s for s in STAGES if s in stages]
     if not dry_run and shutil.which("sbatch") is None:
         raise SlurmUnavailableError("sbatch not found: this machine has no Slurm; `darkscan submit --dry-run` writes "
@@ -548,25 +556,38 @@ def submit(study: Any, stages: Sequence[str], *, retry_failed: bool = False, dry
                 continue
         directory = _stage_dir(study, stage)
         (directory / "logs").mkdir(parents=True, exist_ok=True)
-        script = directory / f"{stage}-{'dry-run' if dry_run else 'submitting'}.sh"
-        write_text_atomic(script, render_script(study, stage))
-        script.chmod(0o755)
-        argv = sbatch_argv(study, stage, todo, script, after=after)
-        if dry_run:
-            submissions.append(Submission(stage, tuple(todo), script, tuple(argv)))
-            after = [f"<{stage} job id>"]
-            continue
-        result = _run(argv, runner)
-        if result.returncode != 0 or not re.fullmatch(r"\d+(;\S+)?", result.stdout.strip()):
-            raise ExternalProgramError(f"{shlex.join(argv)} failed (exit {result.returncode}): "
-                                       f"{(result.stderr or result.stdout).strip()[:500]}")
-        job_id = result.stdout.strip().split(";")[0]
-        kept = directory / f"{stage}-{job_id}.sh"
-        script.replace(kept)
-        argv[-1] = str(kept)
-        record = {"job_id": job_id, "indices": todo, "script": str(kept), "argv": argv,
-                  "submitted": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        write_json_atomic(_jobs_file(study, stage), [*_submissions(study, stage), record])
-        submissions.append(Submission(stage, tuple(todo), kept, tuple(argv), job_id))
-        after = [job_id]
+        blocks: dict[int, list[int]] = {}
+        for index in todo:
+            blocks.setdefault(index // ARRAY_BLOCK * ARRAY_BLOCK, []).append(index)
+        submitted_now = []
+        for offset, indices in blocks.items():
+            submitted_now.append(_submit_array(study, stage, indices, offset, after, dry_run, runner))
+        submissions += submitted_now
+        after = [s.job_id for s in submitted_now if s.job_id] or [f"<{stage} job id>"]
     return submissions
+
+
+def _submit_array(study: Any, stage: str, indices: list[int], offset: int, after: Sequence[str], dry_run: bool,
+                  runner: Runner) -> Submission:
+    """Write the script of one array, submit it, keep the script as ``<stage>-<job>.sh`` and record the job."""
+    from darkscan.io import write_json_atomic, write_text_atomic
+
+    directory = _stage_dir(study, stage)
+    script = directory / f"{stage}-{'dry-run' if dry_run else 'submitting'}.sh"
+    write_text_atomic(script, render_script(study, stage))
+    script.chmod(0o755)
+    argv = sbatch_argv(study, stage, indices, script, after=after, offset=offset)
+    if dry_run:
+        return Submission(stage, tuple(indices), script, tuple(argv), offset=offset)
+    result = _run(argv, runner)
+    if result.returncode != 0 or not re.fullmatch(r"\d+(;\S+)?", result.stdout.strip()):
+        raise ExternalProgramError(f"{shlex.join(argv)} failed (exit {result.returncode}): "
+                                   f"{(result.stderr or result.stdout).strip()[:500]}")
+    job_id = result.stdout.strip().split(";")[0]
+    kept = directory / f"{stage}-{job_id}.sh"
+    script.replace(kept)
+    argv[argv.index(str(script))] = str(kept)
+    record = {"job_id": job_id, "indices": indices, "offset": offset, "script": str(kept), "argv": argv,
+              "submitted": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    write_json_atomic(_jobs_file(study, stage), [*_submissions(study, stage), record])
+    return Submission(stage, tuple(indices), kept, tuple(argv), job_id, offset)
