@@ -11,6 +11,7 @@ Map of the package (one line per module):
 - ``darkscan.readers``    LHE, HepMC3 and Delphes ROOT readers → one event-table schema
 - ``darkscan.analysis``   kinematic features, selections and cut flows, the luminosity view
 - ``darkscan.datasets``   histogram datasets at fixed S/√B and their optimal-AUC ceiling
+- ``darkscan.hpc``        a study's stages as Slurm job arrays: scripts, submission, status, retry
 - ``darkscan.ml``         training units from the datasets, Keras networks, the training loop (``darkscan train``), evaluation (``darkscan evaluate``)
 - ``darkscan.cli``        the ``darkscan`` command (typer)
 """

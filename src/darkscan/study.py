@@ -275,6 +275,40 @@ class TrainingTask(_Strict):
     grid_size: int = Field(16, ge=1, le=256)
 
 
+class Container(_Strict):
+    """The container the MadGraph backend's jobs run in on a cluster (Apptainer: clusters have no Docker)."""
+
+    runtime: Literal["apptainer", "singularity"] = "apptainer"
+    #: a ``.sif`` file (relative to the study file's folder) or a URI such as ``docker://…``, ``oras://…``
+    image: str = Field(min_length=1)
+    #: folders to ``--bind`` besides the study folder, its output folder and the task's scratch folder
+    binds: list[str] = []
+    #: the Python of the darkscan install inside the image
+    python: str = Field("python3", min_length=1)
+
+
+class Cluster(_Strict):
+    """Slurm resources of each array task (``darkscan submit``; its flags override these).
+
+    ``walltime`` is always passed: some clusters default to one minute. ``scratch``: node-local work
+    folder (default ``$SNIC_TMP``, else ``$TMPDIR``, else ``/tmp``); results are copied back atomically.
+    """
+
+    account: str | None = Field(None, min_length=1)
+    partition: str | None = Field(None, min_length=1)
+    cpus_per_task: int = Field(1, gt=0)
+    #: memory per task: a number with an optional K/M/G/T suffix (Slurm's default unit is M)
+    memory: str = Field("4G", pattern=r"^[0-9]+[KMGT]?$")
+    #: ``minutes``, ``[days-]hours:minutes:seconds``, ``days-hours`` … (Slurm's formats)
+    walltime: str = Field("02:00:00", pattern=r"^([0-9]+-[0-9]+(:[0-9]{1,2}){0,2}|[0-9]+(:[0-9]{1,2}){0,2})$")
+    #: at most this many tasks of an array run at once (``--array=…%N``)
+    max_running: int | None = Field(None, gt=0)
+    scratch: str | None = Field(None, min_length=1)
+    #: the Python of a darkscan install on the compute nodes (default: the one running ``darkscan submit``)
+    python: str | None = Field(None, min_length=1)
+    container: Container | None = None
+
+
 class Study(_Strict):
     """A whole study. Paths are relative to the study file's folder."""
 
@@ -290,6 +324,7 @@ class Study(_Strict):
     histograms: list[Histogram] = []
     datasets: Datasets = Datasets()
     training: list[TrainingTask] = []
+    cluster: Cluster = Cluster()
 
     #: set by :func:`load_study`: the file this study came from
     source: Path | None = Field(None, exclude=True)

@@ -13,6 +13,7 @@ import typer.core
 
 from darkscan import __version__
 from darkscan.cli import cards, gen, histos, histos_datasets, run, study
+from darkscan.cli import submit
 from darkscan.cli import train as train_cli
 from darkscan.cli import evaluate as evaluate_cli
 from darkscan.errors import DarkscanError
@@ -75,6 +76,9 @@ app.add_typer(gen.app, name="gen")
 histos_datasets.register(histos.app)
 app.add_typer(histos.app, name="histos")
 app.command("run")(run.run)
+app.command("submit")(submit.submit)
+app.command("jobs")(submit.jobs)
+app.command("task", hidden=True)(submit.task)
 app.command("train")(train_cli.train)
 app.command("evaluate")(evaluate_cli.evaluate)
 

@@ -29,6 +29,8 @@ __all__ = [
     "plan_shards",
     "run_shard",
     "run_study",
+    "run_study_shard",
+    "study_shards",
     "shard_path",
 ]
 
@@ -289,3 +291,45 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
                         future.cancel()
                     raise
     return summary
+
+
+def study_shards(study: Any) -> list[ShardTask]:
+    """Every shard of every sample point of ``study``, in the order ``run_study`` plans them.
+
+    A shard's position in this list is its array-task index on a cluster (``darkscan submit``).
+    """
+    if study.generator.backend != "embedded":
+        raise StudyError(f"{study.source}: generator.backend is {study.generator.backend!r}; only the embedded "
+                         "backend is generated in shards")
+    return list(_tasks(study, study.plan()))
+
+
+def run_study_shard(study: Any, index: int, *, work_dir: Path | None = None) -> dict[str, Any] | None:
+    """Generate shard ``index`` of :func:`study_shards` unless it is finished; None when it was.
+
+    The resume rule of :func:`run_study`: a shard file that exists is finished, and one made with another
+    configuration is refused. With ``work_dir`` (node-local scratch) the shard is written there and
+    then copied into place through a temporary file, so a task killed at any point leaves no shard.
+    """
+    import shutil
+
+    from darkscan.io import atomic_path
+
+    tasks = study_shards(study)
+    if not 0 <= index < len(tasks):
+        raise StudyError(f"{study.source}: shard index {index} out of range: the study has {len(tasks)} shards "
+                         f"(0–{len(tasks) - 1})")
+    task = tasks[index]
+    if Path(task.output).exists():
+        stale = _stale(task)
+        if stale:
+            raise StudyError(*stale)
+        return None
+    if work_dir is None:
+        return run_shard(task)
+    local = Path(work_dir) / Path(task.output).name
+    result = run_shard(dataclasses.replace(task, output=str(local)))
+    with atomic_path(task.output) as tmp:
+        shutil.copyfile(local, tmp)
+    local.unlink()
+    return result
