@@ -52,7 +52,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Study, dict[str, 
 def test_binary_units_beside_ceiling_and_baselines(trained: tuple[Study, dict[str, Any]]) -> None:
     from darkscan.ml.baselines import LikelihoodRatio, read_shapes
     from darkscan.ml.data import load_unit
-    from darkscan.ml.metrics import auc
+    from darkscan.ml.metrics import auc, median_significance
     from darkscan.ml.train import load_model, model_path
 
     study, results = trained
@@ -80,6 +80,10 @@ def test_binary_units_beside_ceiling_and_baselines(trained: tuple[Study, dict[st
         assert set(row["ks_pvalue_train_test"]) == {"SM", "SM+NP"}
         z = row["significance"]
         assert z["z"] >= z["z_selection"] > 0 and z["z_sigma_b"] < z["z"]
+        median = row["median_significance"]
+        y = np.asarray(data.y_test)
+        assert median["network"] == median_significance(scores[y == 0], scores[y == 1])
+        assert -4 < median["likelihood_ratio"]["z"] <= median["likelihood_ratio"]["z_max"]
         assert row["onnx"]["max_deviation"] <= 1e-5
     cross = result["train_on_test_on"]
     assert cross["models"] == shapes.model_names and cross["s_over_sqrt_b"] == [1.0, 2.0]

@@ -15,6 +15,7 @@ from darkscan.ml.metrics import (
     counting_rule,
     finite_scores,
     ks_train_test,
+    median_significance,
     significance,
     significance_scan,
 )
@@ -83,3 +84,14 @@ def test_auc_handles_infinite_scores() -> None:
     assert finite_scores(scores)[3] > 0.3 and finite_scores(scores)[0] < 0.2
     with pytest.raises(ValueError, match="NaN"):
         finite_scores(np.array([np.nan, 1.0]))
+
+
+def test_median_significance() -> None:
+    """SM scores N(0, 1), SM + signal N(d, 1): the median signal score d has p = Φ̄(d), so Z = d; capped by n."""
+    rng = np.random.default_rng(3)
+    background = rng.normal(0, 1, 400_000)
+    for shift in (0.5, 1.0, 2.0, 3.0):
+        result = median_significance(background, rng.normal(shift, 1, 400_000))
+        assert result["z"] == pytest.approx(shift, abs=0.02)
+    few = median_significance(background[:100], rng.normal(10, 1, 1000))
+    assert few["z"] == few["z_max"] == pytest.approx(2.33, abs=0.01)  # 1/101: no more than ~2.3σ from 100 histograms

@@ -14,7 +14,9 @@ saved network (:mod:`darkscan.ml.train`) and the *same* test histograms, and com
   output is the largest and above 2/N_classes);
 - the Kolmogorov–Smirnov p-value of train vs test network scores per class (overfitting);
 - for binary units the best cut-and-count region of cells with its Asimov Z (± a 10 % background
-  uncertainty, Cowan et al.), from a scan over the cells' binned likelihood-ratio score;
+  uncertainty, Cowan et al.), from a scan over the cells' binned likelihood-ratio score; and the
+  median discovery significance of one observed histogram with the network's (and the likelihood
+  ratio's) score as test statistic (:func:`darkscan.ml.metrics.median_significance`);
 - for regression, MAE / MAPE (percent) / RMSE per mass point, next to the likelihood posterior mean;
 - for binary tasks with several models, the train-on-A/test-on-B AUC matrix per S/√B: every binary
   network on every other model's test histograms (scaled with the network's own training scaler).
@@ -204,6 +206,9 @@ def _evaluate_classifier(data: UnitData, shapes: DatasetShapes, ceilings: dict[s
         # equal priors: the Bayes rule says SM + signal when the likelihood ratio exceeds 1
         row["bayes_accuracy"] = float(np.mean((lr_scores > 0) == (y_test == 1)))
         row["ks_pvalue_train_test"] = metrics.ks_train_test(train_scores, y_train, scores, y_test, data.class_names)
+        row["median_significance"] = {
+            "network": metrics.median_significance(scores[y_test == 0], scores[y_test == 1]),
+            "likelihood_ratio": metrics.median_significance(lr_scores[y_test == 0], lr_scores[y_test == 1])}
         j = shapes.s_over_sqrt_b.index(value) if value is not None else None
         if m is not None and j is not None and ceilings:
             row["auc_ceiling"] = float(ceilings["auc_llr"][m, j])

@@ -31,6 +31,7 @@ __all__ = [
     "counting_rule",
     "finite_scores",
     "ks_train_test",
+    "median_significance",
     "multiclass_auc",
     "roc",
     "significance",
@@ -130,6 +131,29 @@ def significance_scan(scores: np.ndarray, labels: np.ndarray, *, signal_events: 
     allowed = np.flatnonzero(b >= min_background)
     best = int(allowed[np.argmax(z[allowed])]) if len(allowed) else 0
     return SignificanceScan(cuts, s, b, z, z_sigma_b, float(relative_sigma_b), best)
+
+
+def median_significance(background_scores: np.ndarray, signal_scores: np.ndarray) -> dict[str, float]:
+    """Median discovery significance of one observed histogram, with a classifier's score as test statistic.
+
+    Under SM the score has the distribution of ``background_scores``; observing the median score of
+    SM + signal histograms gives the p-value ``p = P_SM(score ≥ median)`` and ``Z = Φ⁻¹(1 − p)``.
+    With ``n`` SM histograms p is estimated as ``(k + 1)/(n + 1)`` (k of them at or above the
+    median), so Z cannot exceed ``z_max = Φ⁻¹(1 − 1/(n + 1))``: a larger Z needs more SM histograms.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> round(median_significance(rng.normal(0, 1, 200_000), rng.normal(2, 1, 200_000))["z"], 1)
+        2.0
+    """
+    from scipy.stats import norm
+
+    background = finite_scores(np.asarray(background_scores, dtype=np.float64).reshape(-1))
+    signal = finite_scores(np.asarray(signal_scores, dtype=np.float64).reshape(-1))
+    median = float(np.median(signal))
+    at_or_above = int(np.sum(background >= median))
+    p_value = (at_or_above + 1) / (len(background) + 1)
+    return {"z": float(norm.isf(p_value)), "p_value": p_value, "z_max": float(norm.isf(1 / (len(background) + 1)))}
 
 
 def finite_scores(scores: np.ndarray) -> np.ndarray:
