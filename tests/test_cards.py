@@ -413,20 +413,41 @@ def test_m_sparticles_lifts_the_spectrum_so_a_heavy_dm_stays_the_lsp():
     spectrum = parse_slha(render_slha(process, {**heavy, "m_sparticles": 3000.0}))["MASS"]
     assert spectrum[(1000022,)] == 800.0
     assert all(spectrum[(pdg,)] == 3000.0 for pdg in (1000015, 2000011, 1000023, 1000024, 1000021, 1000006))
-    # the reference widths belong to the reference spectrum: MG5 recomputes those of the process's
-    # resonances (the squarks of q g → q̃ χ̃⁰₁), the DM is stable, the rest does not enter p p > n1 n1 j
+    # the reference widths belong to the reference spectrum: the process's resonances (the squarks of
+    # q g → q̃ χ̃⁰₁) get their 2-body widths, the DM is stable, the rest does not enter p p > n1 n1 j
     widths = parse_slha(render_param_card(process, {**heavy, "m_sparticles": 3000.0}))["DECAY"]
-    assert all(widths[(pdg,)] == "Auto" for pdg in (1000001, 1000002, 1000003, 1000004, 2000001, 2000004))
+    squarks = slha.light_squark_widths_gev({**{p: m for p, m, _ in slha.MSSM_MASSES},
+                                            **{p: 3000.0 for p, _, _ in slha.MSSM_MASSES if p > 1_000_000},
+                                            1000022: 800.0})
+    assert all(widths[(pdg,)] == pytest.approx(squarks[pdg], rel=1e-6) for pdg in (1000001, 1000002, 2000001, 2000004))
     assert widths[(1000022,)] == 0.0 and widths[(1000023,)] == 0.020777 and widths[(1000006,)] == 2.021596
 
 
+def test_light_squark_widths_reproduce_the_reference_card_and_mg5():
+    reference = {p: m for p, m, _ in slha.MSSM_MASSES}
+    computed = slha.light_squark_widths_gev(reference)
+    card = {pdg: width for pdg, width, _ in slha.MSSM_WIDTHS}
+    for pdg in (1000001, 1000002, 1000003, 1000004, 2000001, 2000002, 2000003, 2000004):
+        assert computed[pdg] == pytest.approx(card[pdg], rel=1e-6)  # χ̃⁰ᵢ and χ̃± channels open
+    # MG5_aMC 3.5.7 compute_widths --body_decay=2 inside the real run of the example's n1_monojet m_dm-150
+    moved = {**reference, **{p: 3000.0 for p in reference if p > 1_000_000}, 1000022: 150.0}
+    mg5_widths = {1000001: 0.68733, 1000002: 0.20588, 2000001: 1.6456, 2000002: 6.5822}
+    computed = slha.light_squark_widths_gev(moved)
+    for pdg, width in mg5_widths.items():
+        assert computed[pdg] == pytest.approx(width, rel=1e-4)
+
+
 def test_mssm_script_computes_only_the_resonance_widths_and_only_2_body():
-    process = PROCESSES["neutralino_monojet"]
     point = {"m_dm": 500.0, "m_sneutrino": 3000.0, "m_sneutrino_tau": 3000.0, "m_sparticles": 3000.0}
-    entries = mg5.param_card_entries(process, point)
-    assert [k for k, v in entries.items() if v == "Auto"] == [f"DECAY {p}" for p in process.resonances]
+    monojet = PROCESSES["neutralino_monojet"]
+    entries = mg5.param_card_entries(monojet, point)
+    assert "Auto" not in entries.values() and not mg5.two_body_widths(monojet, entries)  # squarks: computed here
+    assert all(float(entries[f"DECAY {p}"]) > 0 for p in monojet.resonances)
     assert "DECAY 1000022" not in entries  # stable: the reference card's χ̃⁰₁ width is 0 already (no "Auto")
-    assert mg5.two_body_widths(process, entries) == list(process.resonances)
+    monoz = PROCESSES["neutralino_monoz"]
+    entries = mg5.param_card_entries(monoz, point)
+    assert [k for k, v in entries.items() if v == "Auto"] == [f"DECAY {p}" for p in monoz.resonances]
+    assert mg5.two_body_widths(monoz, entries) == list(monoz.resonances)
     snu = PROCESSES["sneutrino_monojet"]
     snu_entries = mg5.param_card_entries(snu, snu.defaults())
     assert not [v for v in snu_entries.values() if v == "Auto"]  # ν̃ν̃* goes through the Z alone
@@ -435,6 +456,6 @@ def test_mssm_script_computes_only_the_resonance_widths_and_only_2_body():
 
 def test_mg5_scan_style_refuses_mssm_widths_it_would_recompute_at_4_body():
     study = parse_study({"name": "s", "generator": {"backend": "madgraph"}, "samples": [
-        {"name": "n1", "process": "neutralino_monojet", "scan": {"m_dm": [50, 60]}}]})
+        {"name": "n1", "process": "neutralino_monoz", "scan": {"m_dm": [50, 60]}}]})
     with pytest.raises(CardError, match="render one script per point"):
         mg5.render_mg5_scan_script(study.plan(), study_name="s", settings=mg5.MG5Settings())

@@ -40,7 +40,7 @@ def test_moved_mssm_point_runs_in_mg5_with_2_body_resonance_widths(tmp_path):
     sigma = float(re.search(r"Integrated weight \(pb\)\s*:\s*(\S+)", banner).group(1))
     assert 0 < sigma < 0.1  # χ̃⁰₁ pairs at 1 TeV + a 130 GeV jet: well below the 0.17 pb of 97 GeV ones
     decays = dict(re.findall(r"^DECAY\s+(\d+)\s+(\S+)", banner, re.M))
-    for squark in ("1000001", "1000002", "2000001", "2000002"):  # computed: numbers, 2-body q̃ → q χ̃⁰₁ only
-        assert float(decays[squark]) > 0
+    for squark in (1000001, 1000002, 2000001, 2000002):  # 2-body q̃ → q χ̃⁰₁, the card's numbers
+        assert float(decays[str(squark)]) > 0
     assert float(decays["1000022"]) == 0.0
     print(f"n1_monojet m_dm-1000, 500 events: {wall:.0f} s wall, σ = {sigma:.4g} pb")

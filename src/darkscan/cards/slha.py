@@ -12,7 +12,9 @@ the neutralino and sneutrino masses on top of it. Two flavours:
   numerically when no mass moved (the reference runs are reproduced exactly). Once a mass differs
   (:func:`mg5_widths`): the dark-matter candidate (the LSP) is stable, width 0; the sparticles that
   can be on-shell s-channel resonances of the process (:attr:`darkscan.registry.Process.resonances`)
-  become ``Auto`` and the MG5 script computes them from their 2-body decays (``compute_widths …
+  get their 2-body widths: the u, d, s, c squarks from :func:`light_squark_widths_gev` (tree-level
+  formulas that reproduce the reference card and MG5's own 2-body widths to 7 digits), any other
+  resonance ``Auto``, which the MG5 script computes from its 2-body decays (``compute_widths …
   --body_decay=2``); every other width keeps its reference value, since those particles enter the
   process only in t-channel propagators or not at all. Asking MG5 for ``Auto`` widths of all 31
   sparticles instead makes it integrate 3- and 4-body decays with hundreds of diagrams each for
@@ -24,6 +26,8 @@ block ``"DECAY"``), which the card checks use.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -35,6 +39,7 @@ from darkscan.registry import Process
 __all__ = [
     "MSSM_MASSES",
     "MSSM_WIDTHS",
+    "light_squark_widths_gev",
     "mg5_widths",
     "parse_slha",
     "render_param_card",
@@ -131,7 +136,61 @@ def mg5_widths(process: Process, masses: Sequence[tuple[int, float, str]]) -> di
     if not moved:
         return {}
     widths = {pdg: format_number(0.0) for pdg in _dm_ids(process)}
-    widths.update({pdg: "Auto" for pdg in process.resonances})
+    squarks = light_squark_widths_gev({pdg: mass for pdg, mass, _ in masses})
+    widths.update({pdg: format_number(float(f"{squarks[pdg]:.6e}")) if pdg in squarks else "Auto"
+                   for pdg in process.resonances})
+    return widths
+
+
+#: u, d, s, c squarks (no L-R mixing for massless quarks): PDG id → (T3, charge, left-handed)
+_LIGHT_SQUARKS = {1000001: (-0.5, -1 / 3, True), 1000002: (0.5, 2 / 3, True), 1000003: (-0.5, -1 / 3, True),
+                  1000004: (0.5, 2 / 3, True), 2000001: (-0.5, -1 / 3, False), 2000002: (0.5, 2 / 3, False),
+                  2000003: (-0.5, -1 / 3, False), 2000004: (0.5, 2 / 3, False)}
+
+
+@functools.lru_cache(maxsize=1)
+def _reference_blocks() -> dict[str, dict[tuple[int, ...], float | str]]:
+    text = render_template("mssm_slha2.slha.j2", version=__version__, template_version=0, process="reference",
+                           parameters=[], target="pythia",
+                           masses=[(pdg, format_number(m), name) for pdg, m, name in MSSM_MASSES], widths=[])
+    return parse_slha(text)
+
+
+def light_squark_widths_gev(masses: Mapping[int, float]) -> dict[int, float]:
+    """Tree-level 2-body widths (GeV) of the u, d, s, c squarks for the spectrum ``masses`` (PDG → GeV).
+
+    q̃ → q χ̃⁰ᵢ (bino/wino couplings through NMIX), q̃_L → q' χ̃±ⱼ (UMIX, VMIX), q̃ → q g̃, with massless
+    quarks (no Yukawa or L-R mixing terms) and the reference card's mixing matrices, α_EW(MZ)⁻¹ =
+    127.934, G_F, MZ and α_s = 0.130 (the card's, as MG5 uses it). They reproduce the reference card's
+    widths (e.g. 5.312788 GeV for d̃_L) and MG5's ``compute_widths --body_decay=2`` for moved spectra.
+    """
+    blocks = _reference_blocks()
+    smin = blocks["SMINPUTS"]
+    alpha_ew, g_fermi, m_z, alpha_s = 1 / float(smin[(1,)]), float(smin[(2,)]), float(smin[(4,)]), float(smin[(3,)])
+    m_w = math.sqrt(m_z**2 / 2 + math.sqrt(m_z**4 / 4 - alpha_ew * math.pi * m_z**2 / (g_fermi * math.sqrt(2))))
+    sw2 = 1 - m_w**2 / m_z**2
+    g2 = 4 * math.pi * alpha_ew / sw2  # SU(2) coupling squared
+    tan_w = math.sqrt(sw2 / (1 - sw2))
+    nmix, umix, vmix = blocks["NMIX"], blocks["UMIX"], blocks["VMIX"]
+
+    def phase_space(m: float, m_daughter: float) -> float:
+        x = m_daughter**2 / m**2
+        return (1 - x) ** 2 if x < 1 else 0.0
+
+    widths = {}
+    for pdg, (t3, charge, left) in _LIGHT_SQUARKS.items():
+        m = abs(masses[pdg])
+        width = 0.0
+        for i, neutralino in enumerate((1000022, 1000023, 1000025, 1000035), start=1):
+            n1, n2 = float(nmix[(i, 1)]), float(nmix[(i, 2)])
+            coupling = t3 * n2 - tan_w * (t3 - charge) * n1 if left else tan_w * charge * n1
+            width += g2 * m * 2 * coupling**2 * phase_space(m, abs(masses[neutralino])) / (16 * math.pi)
+        if left:
+            for j, chargino in enumerate((1000024, 1000037), start=1):
+                mixing = float(vmix[(j, 1)]) if t3 > 0 else float(umix[(j, 1)])
+                width += g2 * m * mixing**2 * phase_space(m, abs(masses[chargino])) / (16 * math.pi)
+        width += 2 * alpha_s / 3 * m * phase_space(m, abs(masses[1000021]))
+        widths[pdg] = width
     return widths
 
 
