@@ -21,7 +21,7 @@ What each family reproduces of the MadGraph model (the registry's ``pythia`` fie
   with the Z given the mediator's mass and (fixed) width, each event kept with the ratio of DMsimp's
   quark coupling to the Z's for its quark flavour, σ scaled by Γ(Y1 → χχ̄)/Γ(Z → νν̄)
   (:class:`VectorMediator`); scales as MG5's default (mean m_T², 2-loop α_s). Against MG5 at
-  Γ = 10 GeV: σ ratio 1.07 / 1.08 / 1.11 at m_med = 500 / 1000 / 2000 GeV, and through the same
+  Γ = 10 GeV: σ ratio 1.07–1.11 at m_med = 500, 1000, 2000 GeV, and through the same
   fast detector the ``atlas_monojet`` efficiency and the MET, jet-pT and jet-multiplicity shapes agree
   (KS ≤ 0.025 at 3000 events; ``benchmarks/validate_signals.py``). Pythia's own ``DM:qg2Zp2XXj`` /
   ``DM:ffbar2Zp2XXj`` are "not yet available" (manual) and σ ∝ 1/Γ² (see :class:`VectorMediator`);
@@ -91,6 +91,7 @@ class Recipe:
         filter_cut: the filter's threshold (GeV), when it has one.
         slha: SLHA spectrum text to write to a file for ``SLHA:file``, or None.
         warnings: caveats a user should see (approximate normalisation, …).
+        vector_mediator: for spin-1, how the Z + jet events are reweighted into the mediator's.
     """
 
     process: str
