@@ -260,8 +260,8 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                      pythia="Pythia's q q̄ → V g / q g → V q matrix elements with V at the mediator's mass and "
                             "width (Z → νν̄ as the invisible pair), reweighted to DMsimp's quark couplings, σ × "
                             "Γ(Y1 → χχ̄)/Γ(Z → νν̄); good for rates and shapes: vs MG5 + shower at Γ = 10 GeV, σ ratio "
-                            "1.080 / 1.085 / 1.114, atlas_monojet efficiency ratio 1.023 / 0.978 / 1.009, MET KS "
-                            "0.021 / 0.011 / 0.018 at m_med 500 / 1000 / 2000 (benchmarks/validate_signals.py)"),
+                            "1.080 / 1.085 / 1.114, atlas_monojet efficiency ratio 1.033 / 0.966 / 1.020, MET KS "
+                            "0.029 / 0.012 / 0.017 at m_med 500 / 1000 / 2000 (benchmarks/validate_signals.py)"),
         monoz=dict(processes=("p p > xd xd~ z, z > l+ l-",), pythia=None),
         constraints=(),
     ),

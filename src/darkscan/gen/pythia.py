@@ -23,7 +23,7 @@ What each family reproduces of the MadGraph model (the registry's ``pythia`` fie
   (:class:`VectorMediator`); scales as MG5's default (mean m_T², 2-loop α_s). Against MG5 at
   Γ = 10 GeV: σ ratio 1.07–1.11 at m_med = 500, 1000, 2000 GeV, and through the same
   fast detector the ``atlas_monojet`` efficiency and the MET, jet-pT and jet-multiplicity shapes agree
-  (KS ≤ 0.025 at 3000 events; ``benchmarks/validate_signals.py``). Pythia's own ``DM:qg2Zp2XXj`` /
+  (efficiency within 4 %, KS ≤ 0.029 at 3000 events; ``benchmarks/validate_signals.py``). Pythia's own ``DM:qg2Zp2XXj`` /
   ``DM:ffbar2Zp2XXj`` are "not yet available" (manual) and σ ∝ 1/Γ² (see :class:`VectorMediator`);
   ``DM:ffbar2Zp2XX`` with the jet from ISR gives too soft a jet (efficiency 0.394 vs 0.501).
 - spin2 (RS graviton ``G*`` = 5100039 + jet, decaying to νν̄): approximation; universal coupling
