@@ -273,7 +273,7 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                      pythia="ExtraDimensionsG*: RS graviton G* (5100039) + jet decaying invisibly: an "
                             "approximation (universal graviton couplings, invisible decay to neutrinos); NOT "
                             "faithful: vs MG5 + shower at the defaults σ ratio 0.46, atlas_monojet efficiency "
-                            "0.420 vs 0.514, MET 269 vs 319 GeV (KS 0.144): use the MadGraph backend"),
+                            "0.418 vs 0.513, MET 269 vs 318 GeV (KS 0.138): use the MadGraph backend"),
         monoz=dict(processes=("p p > xd xd~ z, z > l+ l-",), pythia=None),
         constraints=(),
     ),
@@ -285,8 +285,8 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         monojet=dict(processes=("p p > ax j",),
                      pythia="HiggsBSM A3 (36) + jet, A3 stable (a light invisible pseudoscalar): same "
                             "final state; couplings are Pythia's 2HDM ones, not the ALP EFT's: good for shapes "
-                            "only (vs MG5 + shower at the defaults: atlas_monojet efficiency 0.238 vs 0.230, MET "
-                            "KS 0.016; σ 45× MG5's)"),
+                            "only (vs MG5 + shower at the defaults: atlas_monojet efficiency 0.237 vs 0.225, MET "
+                            "KS 0.015; σ 45× MG5's)"),
         monoz=dict(processes=("p p > ax z, z > l+ l-",), pythia=None),
         constraints=(),
     ),
@@ -297,7 +297,7 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         monojet=dict(processes=("p p > n1 n1 j",),
                      pythia="SUSY:qqbar2chi0chi0 (χ̃⁰₁χ̃⁰₁, jet from ISR) + SUSY:qg2chi0squark (χ̃⁰₁ q̃, q̃ → q χ̃⁰₁) "
                             "from the SLHA spectrum; recoil filter at the jet cut; vs MG5 + shower at the defaults "
-                            "(ptj > 130): σ ratio 1.28, atlas_monojet efficiency 0.581 vs 0.559, MET KS 0.047: "
+                            "(ptj > 130): σ ratio 1.28, atlas_monojet efficiency 0.581 vs 0.563, MET KS 0.045: "
                             "shapes roughly, rate 28 % high"),
         monoz=dict(processes=("p p > n1 n1 z, z > l+ l-",), pythia=None),
         constraints=(Constraint("m_dm", "m_sneutrino", "χ̃⁰₁ must be the LSP to be the dark matter"),
