@@ -9,9 +9,10 @@
    and event by event.
 
 The fast detector drops what Delphes' ParticlePropagator drops (particles produced outside the
-tracker cylinder, e.g. the decay products of K⁰_S and Λ that fly beyond r = 1.15 m) and clusters
-tracked muons into jets as the card's Calorimeter merger does: before that it read the Z(νν)+jet
-sample 2.6 % (MET) and 2.8 % (leading-jet pT) high, with an ``atlas_monojet`` efficiency 12 % high.
+tracker cylinder, e.g. the decay products of K⁰_S and Λ that fly beyond r = 1.15 m): before that it
+read the Z(νν)+jet sample 2.6 % (MET) and 2.8 % (leading-jet pT) high, with an ``atlas_monojet``
+efficiency 12 % high (Delphes had a low tail of jet response, 5 % of jets below 0.74, from those
+lost decays).
 The signal samples against MG5 + shower are ``validate_signals.py``.
 
 Run: ``PYTHONPATH=src python benchmarks/validate_embedded.py [--sigma-events N]`` (a few minutes).

@@ -106,7 +106,7 @@ def _perfect_params(tmp_path: Path) -> Path:
 
     data = yaml.safe_load(load_detector_params().path.read_text())
     for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"),
-                      ("muons", "tracking_efficiency"), ("muons", "efficiency"), ("photons", "efficiency")):
+                      ("muons", "efficiency"), ("photons", "efficiency")):
         table = data[name][key]
         table["values"] = [[1.0] * len(row) for row in table["values"]]
     path = tmp_path / "perfect.yaml"
@@ -127,20 +127,6 @@ def test_particles_produced_outside_the_tracker_are_not_seen(tmp_path: Path) -> 
     assert len(out["jets"][0]) == 1 and out["jets"][0][0]["pt"] == pytest.approx(120.0, rel=0.25)
     assert out["met"][0] == pytest.approx(120.0, rel=0.25)
     assert len(out["jets"][1]) == 0 and out["met"][1] == 0.0
-
-
-def test_tracked_muons_enter_jets_and_met(tmp_path: Path) -> None:
-    # the card's Calorimeter merger: a muon that fails isolation is clustered into the jet around it
-    # and balances the MET; an isolated muon removes the jet it would make
-    detector = FastDetector(load_detector_params(_perfect_params(tmp_path)))
-    rows = [(0, 13, 60.0, 0.2, 0.5), *[(0, 211, 15.0, 0.2 + 0.05 * i, 0.45 + 0.05 * i) for i in range(3)],
-            (1, 13, 60.0, -0.5, -2.0)]
-    out = detector.simulate(_particles(rows), np.random.default_rng(2))
-    assert len(out["muons"][0]) == 0 and len(out["jets"][0]) == 1
-    assert out["jets"][0][0]["pt"] == pytest.approx(105.0, rel=0.15)
-    assert out["met"][0] == pytest.approx(105.0, rel=0.15)
-    assert len(out["muons"][1]) == 1 and len(out["jets"][1]) == 0
-    assert out["met"][1] == pytest.approx(60.0, rel=0.05)
 
 
 def test_isolated_leptons_jets_and_met(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ The chain mirrors the Delphes ATLAS card (its numbers live in ``detector_atlas.y
    the flavour of b/c quarks within ΔR of the jet axis;
 3. electrons, muons and photons from the generator particles with (pT, |η|) efficiencies,
    log-normal momentum smearing and relative isolation against the other visible particles;
-4. jets overlapping an isolated electron, muon or photon are removed (the card's unique-object finder);
-5. MET = −Σ towers − Σ tracked muons, and the jets cluster the towers plus the tracked muons
-   (the card's Calorimeter merger; ``met.include_muons: false`` counts muons as missing).
+4. jets overlapping an isolated electron/photon are removed (the card's unique-object finder);
+5. MET = −Σ towers − Σ reconstructed muons (what the Delphes output of the card balances;
+   ``met.include_muons: false`` counts muons as missing).
 
 As in Delphes' ParticlePropagator, particles produced outside the tracker cylinder (decay products of
 K⁰_S, Λ, … that flew beyond it) are not seen at all: without that the fast detector read jets and MET
@@ -74,7 +74,7 @@ class DetectorParams:
 _REQUIRED = {
     "calorimeter": ("eta_max", "ecal_fraction", "ecal", "hcal"),
     "electrons": ("tracking_efficiency", "efficiency", "resolution", "isolation"),
-    "muons": ("tracking_efficiency", "efficiency", "resolution", "isolation"),
+    "muons": ("efficiency", "resolution", "isolation"),
     "photons": ("efficiency", "isolation"),
     "jets": ("radius", "pt_min", "energy_scale", "overlap_delta_r"),
     "btag": ("delta_r", "parton_pt_min", "parton_eta_max", "b", "c", "light"),
@@ -119,8 +119,8 @@ def load_detector_params(path: str | Path | None = None) -> DetectorParams:
             continue
         problems += [f"{path}: {section}.{key} is missing" for key in keys if key not in data[section]]
     if not problems:
-        for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"),
-                          ("muons", "tracking_efficiency"), ("muons", "efficiency"), ("photons", "efficiency")):
+        for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"), ("muons", "efficiency"),
+                          ("photons", "efficiency")):
             table = data[name][key]
             values = np.asarray(table.get("values"), dtype=float)
             shape = (len(table.get("abs_eta_edges", [])) - 1, len(table.get("pt_edges", [])) - 1)
@@ -351,13 +351,8 @@ class FastDetector:
         electrons = self._identified(p, "electrons", e_index, self._smeared_pt("electrons", e_index, pt, abs_eta, rng),
                                      eta, phi, abs_eta, pt, iso_mask, rng)
         mu_index = np.flatnonzero((abs_id == 13) & (abs_eta < 2.5) & visible)
-        mu_index = mu_index[rng.random(len(mu_index)) < _binned(self.params["muons"]["tracking_efficiency"],
-                                                                abs_eta[mu_index], pt[mu_index])]
-        mu_pt = self._smeared_pt("muons", mu_index, pt, abs_eta, rng)
-        # every tracked muon joins the calorimeter towers, as in the card's Calorimeter merger: it is
-        # clustered into jets and balances the MET; identification and isolation make the muon objects
-        tracked_muons = (p.event[mu_index], mu_pt, eta[mu_index], phi[mu_index])
-        muons = self._identified(p, "muons", mu_index, mu_pt, eta, phi, abs_eta, pt, iso_mask, rng)
+        muons = self._identified(p, "muons", mu_index, self._smeared_pt("muons", mu_index, pt, abs_eta, rng),
+                                 eta, phi, abs_eta, pt, iso_mask, rng)
         # electrons without a track are seen as ECal deposits: photon candidates
         gammas = np.union1d(np.flatnonzero((abs_id == 22) & (abs_eta < 2.5) & visible), e_candidates[~tracked])
         photons = self._photons(p, gammas, pt, eta, phi, abs_eta, iso_mask, rng)
@@ -365,13 +360,15 @@ class FastDetector:
         calo = visible & (abs_id != 13) & (abs_eta < float(self.params["calorimeter"]["eta_max"]))
         phi_calo, reaches = self._propagate(p.pid, pt, eta, phi)
         towers = self._towers(p, calo & reaches, eta, phi_calo, rng)
-        if self.params["met"]["include_muons"]:
-            towers = tuple(np.concatenate(parts) for parts in zip(towers, tracked_muons))
         t_event, t_pt, t_eta, t_phi = towers
         met_x = -np.bincount(t_event, t_pt * np.cos(t_phi), minlength=n)
         met_y = -np.bincount(t_event, t_pt * np.sin(t_phi), minlength=n)
+        if self.params["met"]["include_muons"]:
+            m_event, m_pt, _, m_phi = muons[0], muons[1], muons[2], muons[3]
+            met_x -= np.bincount(m_event, m_pt * np.cos(m_phi), minlength=n)
+            met_y -= np.bincount(m_event, m_pt * np.sin(m_phi), minlength=n)
 
-        jets = self._jets(towers, n, p, (electrons, photons, muons), rng)
+        jets = self._jets(towers, n, p, (electrons, photons), rng)
 
         def collection(obj: tuple[np.ndarray, ...], names: tuple[str, ...]) -> Any:
             return _sorted_collection(obj[0], obj[1], n, dict(zip(names, obj[1:])))
@@ -550,7 +547,7 @@ class FastDetector:
                         / np.where(jpt > 0, jpt, 1.0) + 1.0)
         jpt, jmass = jpt * scale, jmass * scale
 
-        # overlap removal against isolated photons, electrons and muons (the card's unique-object finder)
+        # overlap removal against isolated electrons and photons (the card's unique-object finder)
         keep = np.ones(len(jpt), dtype=bool)
         for obj in isolated:
             if len(obj[0]) and len(jpt):

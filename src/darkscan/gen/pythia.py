@@ -21,17 +21,18 @@ What each family reproduces of the MadGraph model (the registry's ``pythia`` fie
   with the Z given the mediator's mass and (fixed) width, each event kept with the ratio of DMsimp's
   quark coupling to the Z's for its quark flavour, σ scaled by Γ(Y1 → χχ̄)/Γ(Z → νν̄)
   (:class:`VectorMediator`); scales as MG5's default (mean m_T², 2-loop α_s). Against MG5 at
-  Γ = 10 GeV: σ ratio 1.07 / 1.08 / 1.11 at m_med = 500 / 1000 / 2000 GeV, and through the same
+  Γ = 10 GeV: σ ratio 1.07–1.11 at m_med = 500, 1000, 2000 GeV, and through the same
   fast detector the ``atlas_monojet`` efficiency and the MET, jet-pT and jet-multiplicity shapes agree
-  (KS ≤ 0.025 at 3000 events; ``benchmarks/validate_signals.py``). Pythia's own ``DM:qg2Zp2XXj`` /
-  ``DM:ffbar2Zp2XXj`` are "not yet available" (manual) and σ ∝ 1/Γ² (see :class:`VectorMediator`);
+  (efficiency within 4 %, KS ≤ 0.029 at 3000 events; ``benchmarks/validate_signals.py``).
+  Pythia's own ``DM:qg2Zp2XXj`` / ``DM:ffbar2Zp2XXj`` are "not yet available" (manual) and σ ∝ 1/Γ²
+  (see :class:`VectorMediator`);
   ``DM:ffbar2Zp2XX`` with the jet from ISR gives too soft a jet (efficiency 0.394 vs 0.501).
 - spin2 (RS graviton ``G*`` = 5100039 + jet, decaying to νν̄): approximation; universal coupling
   κ m_G = √2 g m_med / Λ, the invisible final state is neutrinos rather than DM fermions. Not
-  faithful (σ 0.46× MG5's, MET 269 vs 319 GeV at the defaults; a warning says so).
+  faithful (σ 0.46× MG5's, MET 269 vs 318 GeV at the defaults; a warning says so).
 - alp (HiggsBSM ``A3`` = 36, stable, + jet): same final state; σ is Pythia's 2HDM A3 one — c_g and
   f_a are NOT applied (shapes only, a warning says so); the shapes agree with MG5 + shower
-  (efficiency 0.238 vs 0.230, MET KS 0.016).
+  (efficiency 0.237 vs 0.225, MET KS 0.015).
 - neutralino (SLHA spectrum): q q̄ → χ̃⁰₁χ̃⁰₁ (jet from ISR) plus q g → χ̃⁰₁ q̃ with q̃ → q χ̃⁰₁ (BR
   folded in) — the resonant-squark diagrams that dominate MG5's ``p p > n1 n1 j``; σ(ptj > 20) is
   0.217 pb vs MG5's 0.171 pb on the reference spectrum. sneutrino: q q̄ → ν̃ν̃* (jet from ISR).
@@ -91,6 +92,7 @@ class Recipe:
         filter_cut: the filter's threshold (GeV), when it has one.
         slha: SLHA spectrum text to write to a file for ``SLHA:file``, or None.
         warnings: caveats a user should see (approximate normalisation, …).
+        vector_mediator: for spin-1, how the Z + jet events are reweighted into the mediator's.
     """
 
     process: str
@@ -286,7 +288,7 @@ def _spin2(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
     warnings = ["spin2_monojet: Pythia's RS graviton has one universal coupling; the map uses g_q "
                 "(κ m_G = √2 g_q m_med / Λ) and decays to νν̄ instead of DM fermions (m_dm, g_dm unused)",
                 "spin2_monojet: not DMsimp's Y2 + jet: at the registry defaults σ is 0.46× MG5's and the jet "
-                "softer (atlas_monojet efficiency 0.420 vs 0.514, benchmarks/validate_signals.py): use the "
+                "softer (atlas_monojet efficiency 0.418 vs 0.513, benchmarks/validate_signals.py): use the "
                 "MadGraph backend"]
     if g_q != g_g:
         warnings.append(f"spin2_monojet: g_g = {g_g:g} differs from g_q = {g_q:g}; Pythia cannot separate them")
