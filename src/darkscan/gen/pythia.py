@@ -252,15 +252,13 @@ def _spin0(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
 
 
 def _mediator_width(process: str, p: Mapping[str, float | str]) -> float:
-    """The numeric mediator width (GeV): the study's number, or the physical width for a text value."""
+    """The numeric mediator width (GeV): the study's number, or the physical width for a text value
+    (``"auto"``: MG5's Auto width, which is the same two-body width)."""
+    from darkscan.widths import mediator_width_gev
+
     width = p["w_med"]
     if not isinstance(width, str):
         return float(width)
-    try:
-        from darkscan.widths import mediator_width_gev  # type: ignore[import-not-found]
-    except ImportError:
-        raise StudyError(f"{process}: w_med = {width!r}: the embedded backend needs the width as a number (GeV)"
-                         ) from None
     return float(mediator_width_gev(process, {k: v for k, v in p.items() if not isinstance(v, str)}))
 
 
