@@ -18,16 +18,9 @@ def run(
     sample: list[str] = typer.Option([], "--sample", "-s", help="Only these samples (repeatable)."),
 ) -> None:
     """Generate every sample × scan point of STUDY_FILE; finished shards are kept and skipped."""
-    from darkscan.cli._console import err
-    from darkscan.gen.embedded import run_study
-    from darkscan.study import load_study
+    from darkscan.cli.run import run_one_stage
 
-    study = load_study(study_file)
-    summary = run_study(study, workers=workers or None, samples=sample or None, console=err)
-    for warning in summary["warnings"]:
-        err.print(f"warning: {warning}", markup=False)
-    err.print(f"{summary['done']} shards generated, {summary['skipped']} already on disk "
-              f"({summary['shards']} in all) under {study.output_dir}", markup=False)
+    run_one_stage(study_file, "generation", workers=workers or None, samples=sample or None)
 
 
 @app.command("shower")

@@ -66,6 +66,7 @@ app.add_typer(gen.app, name="gen")
 histos_datasets.register(histos.app)
 app.add_typer(histos.app, name="histos")
 app.command("run")(run.run)
+app.command("status")(run.status)
 
 
 def main() -> None:

@@ -92,6 +92,7 @@ if TYPE_CHECKING:
     from darkscan.study import SamplePoint, Study, TrainingTask
 
 __all__ = [
+    "DATASET_TASK_FIELDS",
     "FORMAT_VERSION",
     "NullProgress",
     "PointPool",
@@ -106,6 +107,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+
+#: the fields of a training task that decide its dataset (the rest configure the network)
+DATASET_TASK_FIELDS = ("name", "labels", "signals", "histogram", "target")
 
 #: cap on one chunk's expectation matrix (rows × cells float64 values): bounds memory
 _CHUNK_VALUES = 1 << 21
@@ -450,7 +454,8 @@ def _fingerprint(study: Study, inputs: TaskInputs) -> str:
     histogram = next(h for h in study.histograms if h.name == inputs.task.histogram)
     data = {
         "format_version": FORMAT_VERSION,
-        "task": inputs.task.model_dump(mode="json"),
+        # only what shapes the histograms: a new network or epoch count must not rebuild the data
+        "task": inputs.task.model_dump(mode="json", include=set(DATASET_TASK_FIELDS)),
         "histogram": histogram.model_dump(mode="json"),
         "datasets": study.datasets.model_dump(mode="json"),
         "samples": [(pool.key, pool.sha256) for pool, _ in inputs.backgrounds] + [(m.key, m.sha256) for m in inputs.models],

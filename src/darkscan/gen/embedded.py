@@ -10,6 +10,7 @@ that exists is finished, so an interrupted run resumes where it stopped and neve
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import multiprocessing
 import time
@@ -223,9 +224,11 @@ def _stale(task: ShardTask) -> list[str]:
 
 
 def run_study(study: Any, *, workers: int | None = None, samples: list[str] | None = None,
-              console: Any = None, start_method: str = "forkserver") -> dict[str, Any]:
+              console: Any = None, start_method: str = "forkserver", progress: Any = None) -> dict[str, Any]:
     """Generate every shard of every (selected) sample point that is not on disk yet.
 
+    ``progress``: a started ``rich.progress.Progress`` to add the events bar to (one display for a
+    whole pipeline run); by default a bar of its own on ``console``.
     Returns a summary: shards done now, shards skipped (already finished), warnings.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -250,12 +253,15 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
     if not todo:
         return summary
     total_events = sum(t.n_events for t in todo)
-    if console is None:
-        from rich.console import Console
+    display: Any = contextlib.nullcontext()  # a caller's progress is already started
+    if progress is None:
+        if console is None:
+            from rich.console import Console
 
-        console = Console(stderr=True)  # progress is a diagnostic: never on stdout
-    progress = Progress(TextColumn("[bold]gen[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
+            console = Console(stderr=True)  # progress is a diagnostic: never on stdout
+        progress = display = Progress(TextColumn("[bold]gen[/]"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("events"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                      console=console, transient=False)
     seen_warnings: set[str] = set()
 
     def record(result: dict[str, Any]) -> None:
@@ -265,8 +271,8 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
                 seen_warnings.add(w)
                 summary["warnings"].append(w)
 
-    with progress:
-        bar = progress.add_task("events", total=total_events)
+    with display:
+        bar = progress.add_task("generation: events", total=total_events)
         if workers == 1:
             for task in todo:
                 record(run_shard(task, on_batch=lambda k: progress.advance(bar, k)))
