@@ -124,7 +124,7 @@ class EmpiricalSignificance:
 
     Attributes:
         z: ``Φ⁻¹(1 − p)``; with ``resolved`` False, the lower bound ``Φ⁻¹(1 − 1/n)``.
-        p_value: fraction of SM-only scores at or above the median SM+NP score.
+        p_value: fraction of SM-only scores above the median SM+NP score, ties counted half (mid-p).
         resolved: whether at least one SM-only score reaches the median (p measured, not bounded).
         n_background: SM-only histograms behind p.
     """
@@ -140,10 +140,12 @@ def empirical_significance(background_scores: np.ndarray, signal_scores: np.ndar
     background_scores = np.asarray(background_scores, dtype=np.float64)
     median = float(np.median(signal_scores))
     n = len(background_scores)
-    above = int(np.count_nonzero(background_scores >= median))
-    if above == 0:
+    above = int(np.count_nonzero(background_scores > median))
+    ties = int(np.count_nonzero(background_scores == median))
+    if above + ties == 0:
         return EmpiricalSignificance(float(ndtri(1.0 - 1.0 / n)), 0.0, False, n)
-    p = above / n
+    # mid-p: ties count half, as in the AUC (Poisson counts give discrete scores with many ties)
+    p = (above + 0.5 * ties) / n
     return EmpiricalSignificance(float(ndtri(1.0 - p)) if p < 1 else -math.inf, p, True, n)
 
 
