@@ -165,3 +165,25 @@ def test_manifest_records_versions_seeds_and_content_hashes(reference: Path):
     assert set(features["inputs"]) == set(manifest["stages"]["generation"]["outputs"]) - {
         n for n in manifest["stages"]["generation"]["outputs"] if not n.endswith(".parquet")}
     assert all(isinstance(s["seconds"], float) for s in manifest["stages"].values())
+
+
+def test_slha_samples_write_the_same_shards_in_any_folder(tmp_path: Path):
+    """Pythia reads the MSSM spectrum from a file in the point's folder: the shard names the file, not the path."""
+    study_text = """\
+name: mssm
+generator: {backend: embedded, preset: fast, n_events: 40, seed: 5}
+samples:
+  - {name: znunu, process: sm_znunu_jet, n_events: 40}
+  - name: n1
+    process: neutralino_monojet
+    parameters: {m_dm: 150, m_sneutrino: 3000, m_sneutrino_tau: 3000, m_sparticles: 3000}
+"""
+    shards = []
+    for folder in ("one", "two/deeper"):
+        study = tmp_path / folder / "mssm.yaml"
+        study.parent.mkdir(parents=True)
+        study.write_text(study_text)
+        result = runner.invoke(app, ["gen", "run", str(study), "--sample", "n1"])
+        assert result.exit_code == 0, result.output
+        shards.append((study.parent / "darkscan-output/mssm/samples/n1/nominal/events/shard-00000.parquet").read_bytes())
+    assert shards[0] == shards[1]

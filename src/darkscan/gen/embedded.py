@@ -137,7 +137,7 @@ def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) ->
         sample=task.sample, source="embedded", level="detector",
         cross_section_pb=sigma, cross_section_error_pb=error,
         sum_weights=float(ak.sum(events["weight"])), n_trials=run.n_trials(), n_accepted=len(events),
-        seed=seed, parameters=dict(task.parameters), generator_settings=list(run.settings),
+        seed=seed, parameters=dict(task.parameters), generator_settings=[_portable(s) for s in run.settings],
         extra={
             "process": task.process, "point_id": task.point_id, "point_seed": task.point_seed,
             "generation_cuts": dict(task.generation_cuts),
@@ -145,13 +145,22 @@ def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) ->
             "generator": "pythia8mc", "filter": recipe.event_filter,
             "filter_efficiency": run.filter_efficiency if recipe.event_filter else 1.0,
             "n_generated_before_filter": run.n_generated,
-            "detector_params": str(params.path), "detector_params_sha256": sha256_file(params.path),
+            # names and hashes, not paths: the same study writes the same bytes in any folder
+            "detector_params": params.path.name, "detector_params_sha256": sha256_file(params.path),
             "invisible_pdgids": [int(i) for i in detector.invisible], "warnings": warnings,
         },
     )
     write_event_table(task.output, events, metadata)
     return {"shard": task.shard, "sigma_pb": sigma, "n_trials": metadata.n_trials, "warnings": warnings,
             "seconds": time.perf_counter() - start, "n_events": len(events)}
+
+
+def _portable(setting: str) -> str:
+    """A Pythia setting without the folder it was run in (``SLHA:file`` names the point's file)."""
+    key, _, value = setting.partition("=")
+    if key.strip() == "SLHA:file":
+        return f"{key}= {Path(value.strip()).name}"
+    return setting
 
 
 def combined_cross_section(paths: list[Path]) -> tuple[float, float, int]:
