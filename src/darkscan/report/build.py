@@ -353,28 +353,35 @@ def _evaluation(study: Any) -> list[Block]:
     blocks: list[Block] = []
     for task, evaluation in _evaluations(study).items():
         section: list[Block] = []
+        shown: set[str] = set()
+
+        def add(key: str, name: str | None, caption: str) -> None:
+            if name and name not in shown and _plot_file(study, name).is_file():
+                shown.add(name)
+                section.append(Image(f"{task}-{Path(name).stem}.png", _plot_file(study, name).read_bytes(), caption))
+
         plots = dict(evaluation.get("plots") or {})
-        for key in ("training_curves", "auc_vs_s_over_sqrt_b", "confusion", "train_on_test_on", "significance",
-                    "regression", *sorted(set(plots) - set(_PLOT_TITLES))):
-            name = plots.get(key)
-            if name and _plot_file(study, name).is_file():
-                section.append(Image(f"{task}-{key}.png", _plot_file(study, name).read_bytes(),
-                                     f"{task}: {_PLOT_TITLES.get(key, key)}"))
-        for unit in (evaluation.get("units") or [])[:6]:
-            roc = (unit.get("plots") or {}).get("roc")
-            if roc and _plot_file(study, roc).is_file():
-                section.append(Image(f"{task}-{unit.get('unit')}-roc.png", _plot_file(study, roc).read_bytes(),
-                                     f"{task}, {unit.get('unit')}: ROC curve"))
+        for key in (*_PLOT_TITLES, *sorted(set(plots) - set(_PLOT_TITLES))):
+            add(key, plots.get(key), f"{task}: {_PLOT_TITLES.get(key, key)}")
+        for unit in evaluation.get("units") or []:  # plots of single units the task's plots do not show
+            for key, name in sorted((unit.get("plots") or {}).items()):
+                add(key, name, f"{task}, {unit.get('unit')}: {_PLOT_TITLES.get(key, key)}")
         matrix = evaluation.get("train_on_test_on")
         if matrix and matrix.get("auc"):
-            section.append(Table(("trained on \\ tested on", *matrix["models"]),
-                                 tuple((m, *(_auc(a) for a in row)) for m, row in zip(matrix["models"], matrix["auc"])),
-                                 caption=f"AUC at S/√B = {matrix.get('s_over_sqrt_b')}"))
+            values = matrix.get("s_over_sqrt_b")
+            matrices = matrix["auc"] if isinstance(values, list) else [matrix["auc"]]
+            values = values if isinstance(values, list) else [values]
+            for value, aucs in zip(values, matrices):
+                section.append(Table(("trained on \\ tested on", *matrix["models"]),
+                                     tuple((m, *(_auc(a) for a in row)) for m, row in zip(matrix["models"], aucs)),
+                                     caption=f"{task}: AUC of each model's network on every model's test data, "
+                                             f"S/√B = {_number(value)}"))
         regression = [(str(u.get("unit")), _number((u.get("regression") or {}).get("mae")),
                        _number((u.get("regression") or {}).get("mape")), _number((u.get("regression") or {}).get("rmse")))
                       for u in evaluation.get("units") or [] if u.get("regression")]
         if regression:
-            section.append(Table(("unit", "MAE", "MAPE", "RMSE"), tuple(regression), caption=f"{task}: regression"))
+            section.append(Table(("unit", "MAE [GeV]", "MAPE [%]", "RMSE [GeV]"), tuple(regression),
+                                 caption=f"{task}: regression"))
         if section:
             blocks += [Heading(f"Training and evaluation: {task}", 3), *section]
     return [Heading("Training and evaluation"), *blocks] if blocks else []
