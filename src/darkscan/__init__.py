@@ -11,7 +11,7 @@ Map of the package (one line per module):
 - ``darkscan.readers``    LHE, HepMC3 and Delphes ROOT readers → one event-table schema
 - ``darkscan.analysis``   kinematic features, selections and cut flows, the luminosity view
 - ``darkscan.datasets``   histogram datasets at fixed S/√B and their optimal-AUC ceiling
-- ``darkscan.ml``         Keras classifiers and regressors (not built yet)
+- ``darkscan.ml``         training units from the datasets, Keras networks, the training loop (``darkscan train``)
 - ``darkscan.pipeline``   the stages declared once, content fingerprints, run manifest, status
 - ``darkscan.report``     the study report (HTML + Markdown) and the AUC ↔ luminosity ↔ significance interpretation
 - ``darkscan.cli``        the ``darkscan`` command (typer)

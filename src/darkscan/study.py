@@ -232,11 +232,33 @@ class TrainingTask(_Strict):
     labels: Literal["binary", "multimodel", "multiclass", "pure", "regression"]
     signals: list[str] = Field(min_length=1)
     histogram: str
-    network: Literal["dnn", "cnn"] = "cnn"
+    #: ``dnn`` (dense), ``cnn`` (Conv2D on images; Conv1D on stacked 1D channels), ``cnn1d`` (Conv1D);
+    #: regression always uses the Conv mass regressor with the DM-candidate one-hot (see darkscan.ml.networks)
+    network: Literal["dnn", "cnn", "cnn1d"] = "cnn"
     #: regression target: a scanned parameter of the signal sample
     target: str | None = None
-    epochs: int = Field(20, gt=0)
+    #: maximum epochs (early stopping on the validation loss ends most runs sooner)
+    epochs: int = Field(200, gt=0)
     batch_size: int = Field(128, gt=0)
+    #: epochs without a lower validation loss before stopping; the best epoch's weights are kept
+    patience: int = Field(20, gt=0)
+    learning_rate: float = Field(1e-4, gt=0)
+    #: hidden dense layers and their width (``dnn``; the Conv networks' dense head uses ``units``)
+    layers: int = Field(3, ge=0, le=20)
+    units: int = Field(20, gt=0)
+    dropout: float = Field(0.2, ge=0, lt=1)
+    #: Conv2D/Conv1D filters of the two convolution layers
+    filters: tuple[int, int] | None = None
+    #: train / validation / test fractions of each dataset group (sum 1)
+    split: tuple[float, float, float] = (0.64, 0.16, 0.20)
+    #: input scaling fitted on the training part: ``standard`` (per cell), ``log`` (log1p, then per cell), ``none``
+    scaling: Literal["standard", "log", "none"] = "standard"
+    #: training seed (None: ``datasets.seed``)
+    seed: int | None = Field(None, ge=0)
+    #: float16 compute with float32 weights (only pays on a GPU)
+    mixed_precision: bool = False
+    #: up to this many same-shaped networks of one task train side by side in one Keras model
+    grid_size: int = Field(16, ge=1, le=256)
 
 
 class Published(_Strict):
@@ -457,6 +479,8 @@ def _cross_check(study: Study) -> Iterator[tuple[str, str]]:
                         yield f"{where}.target", f"{task.target!r} is not scanned in sample {signal!r}"
         elif task.target is not None:
             yield f"{where}.target", f"target applies to regression only, not {task.labels}"
+        if any(f <= 0 for f in task.split) or abs(sum(task.split) - 1) > 1e-6:
+            yield f"{where}.split", f"split is three positive fractions (train, validation, test) summing to 1, got {list(task.split)}"
 
 
 # ----------------------------------------------------------------------------------------------

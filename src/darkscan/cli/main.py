@@ -13,6 +13,7 @@ import typer.core
 
 from darkscan import __version__
 from darkscan.cli import cards, gen, histos, histos_datasets, run, study
+from darkscan.cli import train as train_cli
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -67,6 +68,7 @@ histos_datasets.register(histos.app)
 app.add_typer(histos.app, name="histos")
 app.command("run")(run.run)
 app.command("status")(run.status)
+app.command("train")(train_cli.train)
 
 
 def main() -> None:

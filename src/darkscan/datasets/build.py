@@ -454,7 +454,7 @@ def _fingerprint(study: Study, inputs: TaskInputs) -> str:
     histogram = next(h for h in study.histograms if h.name == inputs.task.histogram)
     data = {
         "format_version": FORMAT_VERSION,
-        # only what shapes the histograms: a new network or epoch count must not rebuild the data
+        # only what shapes the histograms: training settings (network, epochs, …) must not force a rebuild
         "task": inputs.task.model_dump(mode="json", include=set(DATASET_TASK_FIELDS)),
         "histogram": histogram.model_dump(mode="json"),
         "datasets": study.datasets.model_dump(mode="json"),
