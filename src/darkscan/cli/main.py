@@ -14,6 +14,7 @@ import typer.core
 from darkscan import __version__
 from darkscan.cli import cards, gen, histos, histos_datasets, run, study
 from darkscan.cli import train as train_cli
+from darkscan.cli import evaluate as evaluate_cli
 from darkscan.errors import DarkscanError
 
 __all__ = ["app", "main"]
@@ -69,6 +70,7 @@ app.add_typer(histos.app, name="histos")
 app.command("run")(run.run)
 app.command("status")(run.status)
 app.command("train")(train_cli.train)
+app.command("evaluate")(evaluate_cli.evaluate)
 
 
 def main() -> None:
