@@ -397,17 +397,28 @@ def _provenance(study: Any) -> list[Block]:
     seeds = [("generator.seed", str(study.generator.seed)), ("datasets.seed", str(study.datasets.seed))]
     seeds += [(f"{p.sample}/{p.point_id}", str(p.seed)) for p in study.plan()]
     blocks.append(Table(("seed of", "value"), tuple(seeds)))
-    stages = manifest.get("stages", {})
+    # Saved Keras models carry training timings and zip timestamps, so their bytes (and the
+    # fingerprints of the stages that read them) differ between identical runs; their metrics do not.
+    # Only reproducible files are listed, so that the report itself stays byte-identical.
+    stages = {k: v for k, v in manifest.get("stages", {}).items() if k in REPRODUCIBLE_STAGES}
     if stages:
         blocks.append(Table(("stage", "fingerprint", "outputs"),
                             tuple((name, entry["fingerprint"][:16], str(len(entry.get("outputs", {}))))
-                                  for name, entry in stages.items() if name != "report")))
-        hashes = [(name, digest[:16]) for stage, entry in stages.items() if stage != "report"
+                                  for name, entry in stages.items())))
+        hashes = [(name, digest[:16]) for stage, entry in manifest.get("stages", {}).items()
+                  if stage in (*REPRODUCIBLE_STAGES, "evaluation")
                   for name, digest in entry.get("outputs", {}).items()
                   if not name.startswith("samples/") or name.endswith("features.parquet")]
         if hashes:
+            blocks.append(Text("Content hashes of the outputs (the same study and seeds give the same bytes; the "
+                               "trained models in models/ are not byte-reproducible, their metrics in evaluation/ "
+                               "are)."))
             blocks.append(Table(("output", "sha256 (first 16)"), tuple(hashes[:200])))
     return blocks
+
+
+#: stages whose fingerprints depend only on the study and its seeds
+REPRODUCIBLE_STAGES = ("generation", "features", "datasets")
 
 
 def collect_blocks(study: Any) -> list[Block]:
