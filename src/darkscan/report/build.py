@@ -107,6 +107,10 @@ def _evaluations(study: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+#: the exact-moment likelihood-ratio ceiling: what the evaluation reports as ``auc_ceiling``
+_CEILING = "ceiling/auc_llr"
+
+
 def _ceilings(study: Any) -> dict[str, tuple[list[str], list[float], np.ndarray]]:
     import h5py
 
@@ -117,7 +121,7 @@ def _ceilings(study: Any) -> dict[str, tuple[list[str], list[float], np.ndarray]
             with h5py.File(path, "r") as h5:
                 if "ceiling" in h5:
                     found[task.name] = (json.loads(h5["ceiling"].attrs["models"]),
-                                        [float(v) for v in h5["ceiling"].attrs["s_over_sqrt_b"]], h5["ceiling/auc"][...])
+                                        [float(v) for v in h5["ceiling"].attrs["s_over_sqrt_b"]], h5[_CEILING if _CEILING in h5 else "ceiling/auc"][...])
     return found
 
 

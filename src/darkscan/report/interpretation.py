@@ -289,7 +289,8 @@ def interpret(study: Any) -> list[ModelInterpretation]:
         with h5py.File(path, "r") as h5:
             models = json.loads(h5.attrs["models"])
             grid = [float(v) for v in h5["ceiling"].attrs["s_over_sqrt_b"]]
-            ceiling = h5["ceiling/auc"][...]
+            # the exact-moment ceiling, the one the evaluation compares the networks with
+            ceiling = h5["ceiling/auc_llr" if "ceiling/auc_llr" in h5 else "ceiling/auc"][...]
             for m, model in enumerate(models):
                 if model not in rates:
                     continue
