@@ -209,11 +209,12 @@ def _run_features(study: Study, context: StageContext) -> None:
 
     results = build_study_features(study, force=context.force, progress=_FeatureProgress(context.progress))
     missing = [d for d, status in results.items() if status == "no events"]
+    written = sum(status == "written" for status in results.values())
+    context.log(f"features: {written} feature tables written, "
+                f"{sum(s == 'up to date' for s in results.values())} up to date, {len(missing)} without events")
     if missing:
         raise InputFileError(*(f"{d}/events: no event files (shard-*.parquet, *.lhe[.gz], *.hepmc[.gz], Delphes "
                                "*.root); run `darkscan gen run`, or put MadGraph/Delphes output there" for d in missing))
-    written = sum(status == "written" for status in results.values())
-    context.log(f"features: {written} feature tables written, {len(results) - written} up to date")
 
 
 def _datasets_settings(study: Study) -> Any:
