@@ -51,5 +51,5 @@ def test_plan_as_json(examples_dir: Path):
     result = CliRunner().invoke(app, ["study", "check", "--json", str(examples_dir / "quickstart.yaml")])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert [row["sample"] for row in rows] == ["znunu", "spin1"]
+    assert [row["sample"] for row in rows] == ["znunu", "spin1", "spin2"]
     assert rows[1]["parameters"]["m_med"] == 1000

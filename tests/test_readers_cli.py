@@ -84,7 +84,10 @@ def test_features_for_a_study_are_written_resumed_and_rebuilt(study_dir: Path) -
     assert "0 feature tables written, 1 up to date" in again.output
     assert output.stat().st_mtime_ns == stamp  # untouched
     shard = output.parent / "events" / "shard-00001.parquet"
+    # a new modification time alone is no new input (fingerprints hash content, so reruns are reproducible)
     os.utime(shard, ns=(shard.stat().st_atime_ns, shard.stat().st_mtime_ns + 10**9))
+    assert "0 feature tables written, 1 up to date" in _invoke("histos", "features", str(study_dir / "study.yaml")).output
+    shutil.copy(output.parent / "events" / "shard-00000.parquet", shard)  # new content: rebuilt
     rebuilt = _invoke("histos", "features", str(study_dir / "study.yaml"))
     assert "1 feature tables written" in rebuilt.output
 

@@ -52,7 +52,7 @@ def test_several_problems_give_one_line_each(tmp_path: Path):
     assert any("samples[1].parameters.m_dm: must be ≥ 0 GeV, got -1" in p for p in problems)
 
 
-@pytest.mark.parametrize(("name", "points"), [("quickstart", 2), ("monojet_dmsimp", 8), ("mssm_neutralino_vs_sneutrino", 74),
+@pytest.mark.parametrize(("name", "points"), [("quickstart", 3), ("monojet_dmsimp", 8), ("mssm_neutralino_vs_sneutrino", 74),
                                              ("monojet_madgraph", 3)])
 def test_examples_validate_and_print_their_plan(examples_dir: Path, name: str, points: int):
     path = examples_dir / f"{name}.yaml"

@@ -13,6 +13,8 @@ Map of the package (one line per module):
 - ``darkscan.datasets``   histogram datasets at fixed S/√B and their optimal-AUC ceiling
 - ``darkscan.hpc``        a study's stages as Slurm job arrays: scripts, submission, status, retry
 - ``darkscan.ml``         training units from the datasets, Keras networks, the training loop (``darkscan train``), evaluation (``darkscan evaluate``)
+- ``darkscan.pipeline``   the stages declared once, content fingerprints, run manifest, status
+- ``darkscan.report``     the study report (HTML + Markdown) and the AUC ↔ luminosity ↔ significance interpretation
 - ``darkscan.cli``        the ``darkscan`` command (typer)
 """
 

@@ -309,6 +309,21 @@ class Cluster(_Strict):
     container: Container | None = None
 
 
+class Published(_Strict):
+    """A published number to show beside ours in the report (e.g. a paper's AUC)."""
+
+    task: str
+    model: str
+    metric: Literal["auc", "accuracy", "mape"] = "auc"
+    value: float
+    s_over_sqrt_b: float | None = None
+    source: str = ""
+
+
+class ReportSettings(_Strict):
+    published: list[Published] = []
+
+
 class Study(_Strict):
     """A whole study. Paths are relative to the study file's folder."""
 
@@ -325,6 +340,7 @@ class Study(_Strict):
     datasets: Datasets = Datasets()
     training: list[TrainingTask] = []
     cluster: Cluster = Cluster()
+    report: ReportSettings = ReportSettings()
 
     #: set by :func:`load_study`: the file this study came from
     source: Path | None = Field(None, exclude=True)

@@ -279,13 +279,19 @@ def combine_metadata(parts: Sequence[Any]) -> Any:
 
 
 def _fingerprint(inputs: Sequence[Path], settings: Any) -> str:
+    """Content of the inputs (name and sha256) + settings + feature list.
+
+    Never file times or locations: the fingerprint is stored in the feature table, so a
+    modification time here would make two runs of the same study write different bytes.
+    """
     import hashlib
     import json
 
+    from darkscan.io import sha256_file
+
     digest = hashlib.sha256()
     for path in inputs:
-        stat = path.stat()
-        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{path.name}\0{sha256_file(path)}\n".encode())
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     digest.update(",".join(FEATURES).encode())
     return digest.hexdigest()
@@ -341,8 +347,8 @@ def point_inputs(directory: Path) -> list[Path]:
 def build_point_features(directory: Path, *, cuts: Sequence[Any], luminosity_fb: float,
                          force: bool = False, invisible_pdgids: Sequence[int] = ()) -> str:
     """``features.parquet`` of one sample point; returns ``"written"``, ``"up to date"`` or
-    ``"no events"``. Skips the point when the stored input fingerprint (shard names, sizes,
-    mtimes, selection, feature list) matches."""
+    ``"no events"``. Skips the point when the stored input fingerprint (shard names and
+    content hashes, selection, feature list) matches."""
     from darkscan.readers.events import read_event_table_metadata
     from darkscan.readers.sources import load_event_table
 

@@ -10,3 +10,5 @@ out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:  # piped output: don't squeeze tables into 80 columns
     out.width = 200
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+if not err.is_terminal:  # logs of batch jobs: keep the summary tables readable
+    err.width = 160

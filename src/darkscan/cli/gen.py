@@ -21,22 +21,10 @@ def run(
     image: str = typer.Option(None, "--image", help="madgraph backend: container image (default: the study's)."),
 ) -> None:
     """Generate every sample × scan point of STUDY_FILE; finished shards are kept and skipped."""
-    from darkscan.cli._console import err
-    from darkscan.study import load_study
+    from darkscan.cli.run import run_one_stage
 
-    study = load_study(study_file)
-    if study.generator.backend == "madgraph":
-        from darkscan.gen import madgraph
-
-        summary = madgraph.run_study(study, samples=sample or None, executor=executor, image=image, console=err)
-    else:
-        from darkscan.gen.embedded import run_study
-
-        summary = run_study(study, workers=workers or None, samples=sample or None, console=err)
-    for warning in summary["warnings"]:
-        err.print(f"warning: {warning}", markup=False)
-    err.print(f"{summary['done']} shards generated, {summary['skipped']} already on disk "
-              f"({summary['shards']} in all) under {study.output_dir}", markup=False)
+    run_one_stage(study_file, "generation", workers=workers or None, samples=sample or None, executor=executor,
+                  image=image)
 
 
 @app.command("shower")

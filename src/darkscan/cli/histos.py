@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -18,32 +18,6 @@ app = typer.Typer(help="Inspect event files; event tables → feature tables →
                   no_args_is_help=True)
 
 _STUDY_SUFFIXES = (".yaml", ".yml")
-
-
-class _Progress:
-    """rich progress bar on stderr for :func:`darkscan.analysis.features.build_study_features`."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from darkscan.cli._console import err
-
-        self._progress = Progress(TextColumn("features"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                  TextColumn("{task.description}"), console=err, transient=False)
-        self._task: Any = None
-
-    def __enter__(self) -> _Progress:
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.__exit__(None, None, None)
-
-    def start(self, total: int) -> None:
-        self._task = self._progress.add_task("", total=total)
-
-    def advance(self, label: str, status: str) -> None:
-        self._progress.update(self._task, advance=1, description=f"{label}: {status}")
 
 
 @app.command("features")
@@ -66,26 +40,13 @@ def features(
     from darkscan.errors import InputFileError
 
     if target.name.lower().endswith(_STUDY_SUFFIXES):
-        from darkscan.analysis.features import build_study_features
-        from darkscan.study import load_study
+        from darkscan.cli.run import run_one_stage
 
         if output is not None:
             raise InputFileError(f"{target}: -o/--output applies to a single event file, not a study")
-        study = load_study(target)
-        with _Progress() as progress:
-            results = build_study_features(study, force=force, progress=progress)
-        missing = [d for d, status in results.items() if status == "no events"]
-        written = sum(status == "written" for status in results.values())
-        err.print(f"{target}: {written} feature tables written, "
-                  f"{sum(s == 'up to date' for s in results.values())} up to date, {len(missing)} without events",
-                  markup=False)
-        for directory in results:
-            if results[directory] != "no events":
-                out.print(str(Path(directory) / "features.parquet"), markup=False)
-        if missing:
-            raise InputFileError(*(f"{d}/events: no event files (shard-*.parquet, *.lhe[.gz], *.hepmc[.gz], "
-                                   "Delphes *.root); run `darkscan gen run`, or put MadGraph/Delphes output there"
-                                   for d in missing))
+        study, _ = run_one_stage(target, "features", force=force)
+        for point in study.plan():
+            out.print(str(point.directory / "features.parquet"), markup=False)
         return
 
     from darkscan.analysis.features import build_file_features

@@ -23,29 +23,16 @@ def build(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write example plots (PNG) beside each file."),
 ) -> None:
     """Write the histogram datasets of every training task of STUDY_FILE (HDF5, resumable)."""
-    import warnings
+    from darkscan.cli._console import out
+    from darkscan.cli.run import run_one_stage
+    from darkscan.errors import StudyError
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from darkscan.datasets.build import build_datasets
-    from darkscan.cli._console import err, out
-    from darkscan.study import load_study
-
-    study = load_study(study_file)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=False) as progress:
-            paths = build_datasets(study, tasks=task or None, progress=progress, plots=plots)
-    for warning in dict.fromkeys(str(w.message) for w in caught):
-        err.print(f"warning: {warning}", markup=False)
-    for path in paths:
+    study, _ = run_one_stage(study_file, "datasets", tasks=task or None, plots=plots)
+    if not study.training:
+        raise StudyError(f"{study.source}: training: no training tasks, so no datasets to build; add one "
+                         "(e.g. {name: sig_vs_sm, labels: binary, signals: [...], histogram: ...})")
+    for path in [study.output_dir / "datasets" / f"{t.name}.h5" for t in study.training
+                 if not task or t.name in task]:
         out.print(str(path), markup=False)
 
 

@@ -79,6 +79,7 @@ app.command("run")(run.run)
 app.command("submit")(submit.submit)
 app.command("jobs")(submit.jobs)
 app.command("task", hidden=True)(submit.task)
+app.command("status")(run.status)
 app.command("train")(train_cli.train)
 app.command("evaluate")(evaluate_cli.evaluate)
 

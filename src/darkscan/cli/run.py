@@ -1,64 +1,124 @@
-"""``darkscan run``: the whole chain of a study on the embedded default.
+"""``darkscan run`` and ``darkscan status``: the whole pipeline of a study, and where it stands.
 
-generation (``gen run``) → features and selection (``histos features``) → histogram datasets
-(``histos build``). Each step skips what is already on disk, so an interrupted chain resumes
-where it stopped when the same command is run again.
+Both are thin shells over :mod:`darkscan.pipeline`; :func:`run_one_stage` is what the single-stage
+commands (``gen run``, ``histos features``, ``histos build``) call, so every command goes through
+the same stages, fingerprints and manifest.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 if TYPE_CHECKING:
+    from darkscan.pipeline import StageContext, StageResult
     from darkscan.study import Study
 
-__all__ = ["run"]
+__all__ = ["run", "run_one_stage", "status"]
+
+
+@contextlib.contextmanager
+def _display(**options: Any) -> Iterator[StageContext]:
+    """One rich progress display on stderr for everything a command runs."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from darkscan.cli._console import err
+    from darkscan.pipeline import StageContext
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err, transient=False)
+    with progress:
+        yield StageContext(progress=progress, log=lambda line: progress.console.print(line, markup=False), **options)
+
+
+def run_one_stage(study_file: Path, stage: str, **options: Any) -> tuple[Study, StageResult]:
+    """Load the study and run one stage of it (the single-stage commands)."""
+    from darkscan.pipeline import run_stage
+    from darkscan.study import load_study
+
+    study = load_study(study_file)
+    with _display(**options) as context:
+        result = run_stage(study, stage, context)
+    if result.action == "skipped":
+        from darkscan.cli._console import err
+
+        err.print(f"{stage}: up to date (darkscan status {study_file} says why)", markup=False)
+    return study, result
 
 
 def run(
     study_file: Path = typer.Argument(..., help="Study file (YAML)."),
     workers: int = typer.Option(0, "--workers", "-j", help="Generator processes (0: the study's generator.workers)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write example plots (PNG) beside each dataset."),
+    start: Optional[str] = typer.Option(None, "--from", help="First stage to run: generation, features, datasets, "
+                                                              "training, evaluation, report."),
+    until: Optional[str] = typer.Option(None, "--until", help="Last stage to run."),
 ) -> None:
-    """Generate, compute features and build the histogram datasets of STUDY_FILE, resuming finished steps."""
-    from darkscan.cli import gen, histos, histos_datasets
+    """Run the stages of STUDY_FILE in order, skipping those that are up to date; end with a summary."""
     from darkscan.cli._console import err
+    from darkscan.pipeline import run_pipeline, select_stages
     from darkscan.study import load_study
 
     study = load_study(study_file)  # a bad study fails here, before any work
-    err.rule(f"[bold]1/3 generation[/] ({study.generator.backend}, preset {study.generator.preset})")
-    gen.run(study_file, workers=workers, sample=[], executor=None, image=None)
-    err.rule("[bold]2/3 features and selection[/]" + f" ({study.selection.preset})")
-    histos.features(study_file, output=None, preset="none", luminosity_fb=study.luminosity_fb, invisible=[],
-                    cross_section_pb=None, force=False)
-    err.rule("[bold]3/3 histogram datasets[/]")
-    if not study.training:
-        err.print("the study has no training tasks: no datasets to build", markup=False)
-        return
-    histos_datasets.build(study_file, task=None, plots=plots)
-    _report_ceilings(study)
+    select_stages(start, until)  # so does a bad --from/--until
+    with _display(workers=workers or None, plots=plots) as context:
+        overall = context.progress.add_task("stages", total=len(select_stages(start, until)))
+
+        def on_stage(i: int, n: int, stage: Any) -> None:
+            context.progress.update(overall, completed=i, description=f"stage {i + 1}/{n}: {stage.name}")
+
+        results = run_pipeline(study, start=start, until=until, context=context, on_stage=on_stage)
+        context.progress.update(overall, completed=len(results), description="stages")
+    _summary(study, results)
+    report = study.output_dir / "report" / "index.html"
+    if report.exists():
+        err.print(f"report: {report}", markup=False)
 
 
-def _report_ceilings(study: Study) -> None:
-    """The best AUC any classifier can reach on each dataset: the number to compare a network with."""
-    import json
-
-    import h5py
+def _summary(study: Study, results: list[StageResult]) -> None:
+    """The end-of-run tables on stderr: AUCs per task, model and S/√B; what each stage did and took."""
+    from rich.markup import escape
+    from rich.table import Table
 
     from darkscan.cli._console import err
+    from darkscan.report.build import SUMMARY_HEADER, summary_rows
 
-    for task in study.training:
-        path = study.output_dir / "datasets" / f"{task.name}.h5"
-        if not path.exists():
-            continue
-        with h5py.File(path, "r") as handle:
-            if "ceiling" not in handle:
-                continue
-            ceiling = handle["ceiling"]
-            values = ceiling.attrs["s_over_sqrt_b"]
-            for model, aucs in zip(json.loads(ceiling.attrs["models"]), ceiling["auc"][()]):
-                shown = ", ".join(f"{auc:.3f} at {v:g}" for auc, v in zip(aucs, values))
-                err.print(f"{task.name}: optimal AUC of SM vs SM + {model} (S/√B): {shown}", markup=False)
+    rows = summary_rows(study)
+    if rows:
+        table = Table(title=f"study {study.name}: AUC per task, model and S/√B", title_justify="left")
+        for column in SUMMARY_HEADER:
+            table.add_column(escape(column), justify="left" if column in ("task", "model") else "right")
+        for row in rows:
+            table.add_row(*(escape(c) for c in row))
+        err.print(table)
+    stages = Table(title="stages", title_justify="left")
+    for column in ("stage", "action", "seconds", "note"):
+        stages.add_column(column, justify="right" if column == "seconds" else "left")
+    for result in results:
+        stages.add_row(result.stage, result.action, f"{result.seconds:.1f}", escape(result.why))
+    err.print(stages)
+
+
+def status(
+    study_file: Path = typer.Argument(..., help="Study file (YAML)."),
+) -> None:
+    """Show each stage of STUDY_FILE: done, stale, missing or unavailable, and why."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from darkscan.cli._console import out
+    from darkscan.pipeline import stage_states
+    from darkscan.study import load_study
+
+    study = load_study(study_file)
+    table = Table(title=f"study {study.name}: {study.output_dir}", title_justify="left")
+    for column in ("stage", "state", "outputs", "seconds", "why"):
+        table.add_column(column, justify="right" if column in ("outputs", "seconds") else "left")
+    for state in stage_states(study):
+        table.add_row(state.stage, state.state, str(state.outputs),
+                      "" if state.seconds is None else f"{state.seconds:.1f}", escape(state.why))
+    out.print(table)

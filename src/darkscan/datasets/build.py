@@ -92,6 +92,7 @@ if TYPE_CHECKING:
     from darkscan.study import SamplePoint, Study, TrainingTask
 
 __all__ = [
+    "DATASET_TASK_FIELDS",
     "FORMAT_VERSION",
     "NullProgress",
     "PointPool",
@@ -106,6 +107,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+
+#: the fields of a training task that decide its dataset (the rest configure the network)
+DATASET_TASK_FIELDS = ("name", "labels", "signals", "histogram", "target")
 
 #: cap on one chunk's expectation matrix (rows × cells float64 values): bounds memory
 _CHUNK_VALUES = 1 << 21
@@ -451,7 +455,7 @@ def _fingerprint(study: Study, inputs: TaskInputs) -> str:
     data = {
         "format_version": FORMAT_VERSION,
         # only what shapes the histograms: training settings (network, epochs, …) must not force a rebuild
-        "task": inputs.task.model_dump(mode="json", include={"name", "labels", "signals", "histogram", "target"}),
+        "task": inputs.task.model_dump(mode="json", include=set(DATASET_TASK_FIELDS)),
         "histogram": histogram.model_dump(mode="json"),
         "datasets": study.datasets.model_dump(mode="json"),
         "samples": [(pool.key, pool.sha256) for pool, _ in inputs.backgrounds] + [(m.key, m.sha256) for m in inputs.models],

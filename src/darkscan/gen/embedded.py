@@ -10,6 +10,7 @@ that exists is finished, so an interrupted run resumes where it stopped and neve
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import multiprocessing
 import time
@@ -138,7 +139,7 @@ def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) ->
         sample=task.sample, source="embedded", level="detector",
         cross_section_pb=sigma, cross_section_error_pb=error,
         sum_weights=float(ak.sum(events["weight"])), n_trials=run.n_trials(), n_accepted=len(events),
-        seed=seed, parameters=dict(task.parameters), generator_settings=list(run.settings),
+        seed=seed, parameters=dict(task.parameters), generator_settings=[_portable(s) for s in run.settings],
         extra={
             "process": task.process, "point_id": task.point_id, "point_seed": task.point_seed,
             "generation_cuts": dict(task.generation_cuts),
@@ -147,13 +148,22 @@ def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) ->
             "filter": recipe.event_filter or ("vector-mediator couplings" if recipe.vector_mediator else None),
             "filter_efficiency": run.filter_efficiency if run.filtered else 1.0,
             "n_generated_before_filter": run.n_generated,
-            "detector_params": str(params.path), "detector_params_sha256": sha256_file(params.path),
+            # names and hashes, not paths: the same study writes the same bytes in any folder
+            "detector_params": params.path.name, "detector_params_sha256": sha256_file(params.path),
             "invisible_pdgids": [int(i) for i in detector.invisible], "warnings": warnings,
         },
     )
     write_event_table(task.output, events, metadata)
     return {"shard": task.shard, "sigma_pb": sigma, "n_trials": metadata.n_trials, "warnings": warnings,
             "seconds": time.perf_counter() - start, "n_events": len(events)}
+
+
+def _portable(setting: str) -> str:
+    """A Pythia setting without the folder it was run in (``SLHA:file`` names the point's file)."""
+    key, _, value = setting.partition("=")
+    if key.strip() == "SLHA:file":
+        return f"{key}= {Path(value.strip()).name}"
+    return setting
 
 
 def combined_cross_section(paths: list[Path]) -> tuple[float, float, int]:
@@ -226,9 +236,11 @@ def _stale(task: ShardTask) -> list[str]:
 
 
 def run_study(study: Any, *, workers: int | None = None, samples: list[str] | None = None,
-              console: Any = None, start_method: str = "forkserver") -> dict[str, Any]:
+              console: Any = None, start_method: str = "forkserver", progress: Any = None) -> dict[str, Any]:
     """Generate every shard of every (selected) sample point that is not on disk yet.
 
+    ``progress``: a started ``rich.progress.Progress`` to add the events bar to (one display for a
+    whole pipeline run); by default a bar of its own on ``console``.
     Returns a summary: shards done now, shards skipped (already finished), warnings.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -252,12 +264,15 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
     if not todo:
         return summary
     total_events = sum(t.n_events for t in todo)
-    if console is None:
-        from rich.console import Console
+    display: Any = contextlib.nullcontext()  # a caller's progress is already started
+    if progress is None:
+        if console is None:
+            from rich.console import Console
 
-        console = Console(stderr=True)  # progress is a diagnostic: never on stdout
-    progress = Progress(TextColumn("[bold]gen[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
+            console = Console(stderr=True)  # progress is a diagnostic: never on stdout
+        progress = display = Progress(TextColumn("[bold]gen[/]"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("events"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                      console=console, transient=False)
     seen_warnings: set[str] = set()
 
     def record(result: dict[str, Any]) -> None:
@@ -267,8 +282,8 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
                 seen_warnings.add(w)
                 summary["warnings"].append(w)
 
-    with progress:
-        bar = progress.add_task("events", total=total_events)
+    with display:
+        bar = progress.add_task("generation: events", total=total_events)
         if workers == 1:
             for task in todo:
                 record(run_shard(task, on_batch=lambda k: progress.advance(bar, k)))

@@ -441,11 +441,9 @@ def _tasks(study: Any, points: list[Any]) -> list[ChunkTask]:
 
 
 def run_study(study: Any, *, samples: list[str] | None = None, executor: str | None = None,
-              image: str | None = None, console: Any = None) -> dict[str, Any]:
+              image: str | None = None, progress: Any = None) -> dict[str, Any]:
     """Run every chunk of every (selected) sample point that is not on disk yet; a summary like the
     embedded backend's (``shards``, ``skipped``, ``done``, ``warnings``)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     plan = study.plan()
     if samples:
         unknown = sorted(set(samples) - {p.sample for p in plan})
@@ -466,18 +464,14 @@ def run_study(study: Any, *, samples: list[str] | None = None, executor: str | N
         runner.mg5_home()
         if study.detector.simulation == "delphes":
             runner.delphes_home()
-    if console is None:
-        from rich.console import Console
+    if progress is None:
+        from darkscan.datasets.build import NullProgress
 
-        console = Console(stderr=True)
-    progress = Progress(TextColumn("[bold]madgraph[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("chunks"), TimeElapsedColumn(), console=console)
-    with progress:
-        bar = progress.add_task("", total=len(todo))
-        for task in todo:
-            progress.update(bar, description=f"{task.sample}/{task.point_id}#{task.chunk}")
-            record = run_chunk(task, runner)
-            summary["done"] += 1
-            summary["records"].append(record)
-            progress.advance(bar)
+        progress = NullProgress()
+    bar = progress.add_task("madgraph chunks", total=len(todo))
+    for task in todo:
+        record = run_chunk(task, runner)
+        summary["done"] += 1
+        summary["records"].append(record)
+        progress.advance(bar)
     return summary
