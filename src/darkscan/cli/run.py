@@ -122,3 +122,9 @@ def status(
         table.add_row(state.stage, state.state, str(state.outputs),
                       "" if state.seconds is None else f"{state.seconds:.1f}", escape(state.why))
     out.print(table)
+    if (study.output_dir / "slurm").is_dir():  # submitted with darkscan submit: the array tasks too
+        from darkscan.cli.submit import print_job_status
+        from darkscan.hpc.slurm import STAGES
+
+        out.print("Slurm array tasks (darkscan jobs STUDY --all lists every one):", markup=False)
+        print_job_status(study, [s for s in STAGES if s != "train" or study.training])

@@ -23,20 +23,14 @@ def __dir__() -> list[str]:
 _STAGE_HELP = "gen, features, datasets, train or all (repeatable; run in pipeline order, each after the one before)."
 
 
-def _stages(values: list[str], *, submitting: bool = False) -> list[str]:
-    import importlib.util
-
+def _stages(values: list[str]) -> list[str]:
     from darkscan.errors import StudyError, did_you_mean
     from darkscan.hpc.slurm import STAGES
 
-    # train tasks run `darkscan train`; where that command is not there, "all" stops at datasets
-    can_train = not submitting or importlib.util.find_spec("darkscan.cli.train") is not None
     chosen: list[str] = []
     for value in values or ["all"]:
         if value == "all":
-            chosen += [s for s in STAGES if s != "train" or can_train]
-        elif value == "train" and not can_train:
-            raise StudyError("--stage train: this darkscan has no `darkscan train` command for the tasks to run")
+            chosen += list(STAGES)
         elif value in STAGES:
             chosen.append(value)
         else:
@@ -85,7 +79,7 @@ def submit(
     study = _with_cluster_flags(load_study(study_file), {
         "account": account, "partition": partition, "cpus_per_task": cpus_per_task, "memory": memory,
         "walltime": walltime, "max_running": max_running})
-    submissions = submit_stages(study, _stages(stage, submitting=not dry_run), retry_failed=retry_failed, dry_run=dry_run)
+    submissions = submit_stages(study, _stages(stage), retry_failed=retry_failed, dry_run=dry_run)
     if not submissions:
         err.print("nothing to submit: every task of these stages is finished", markup=False)
     for submission in submissions:
@@ -101,14 +95,19 @@ def jobs(
     all_tasks: bool = typer.Option(False, "--all", help="One row per task (default: finished tasks are counted, not listed)."),
 ) -> None:
     """State of every Slurm array task of STUDY_FILE: done / running / pending / failed (with its log) …"""
+    from darkscan.study import load_study
+
+    study = load_study(study_file)
+    print_job_status(study, [s for s in _stages(stage) if s != "train" or study.training], all_tasks=all_tasks)
+
+
+def print_job_status(study: Any, stages: list[str], *, all_tasks: bool = False) -> None:
+    """One line per stage (done of all), then the tasks that are not done (all with ``all_tasks``)."""
     from collections import Counter
 
     from darkscan.cli._console import out
     from darkscan.hpc.slurm import job_status
-    from darkscan.study import load_study
 
-    study = load_study(study_file)
-    stages = [s for s in _stages(stage) if s != "train" or study.training]
     rows = job_status(study, stages)
     for name in stages:
         mine = [r for r in rows if r.stage == name]
