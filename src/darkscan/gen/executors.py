@@ -344,6 +344,7 @@ def run_step(executor: Executor, argv: Sequence[str], *, workdir: Path, log: Pat
                                        start_new_session=True)
         except OSError as exc:
             raise ExternalProgramError(f"{shown}: could not start ({exc.strerror}); log {log}") from None
+        previous = _raise_on_sigterm()
         try:
             returncode = process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -353,6 +354,9 @@ def run_step(executor: Executor, argv: Sequence[str], *, workdir: Path, log: Pat
         except BaseException:
             _stop(process)
             raise
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - start
     if returncode != 0:
         raise ExternalProgramError(f"{shown}: exit code {returncode}; log {log}:\n{log_tail(log)}")
@@ -361,6 +365,21 @@ def run_step(executor: Executor, argv: Sequence[str], *, workdir: Path, log: Pat
         if errors:
             raise ExternalProgramError(f"{shown}: exit code 0 but MG5 reports {errors[0]!r}; log {log}:\n{log_tail(log)}")
     return StepResult(command=command, returncode=returncode, log=log, seconds=seconds)
+
+
+def _raise_on_sigterm() -> Any:
+    """While a step runs, SIGTERM (``kill``, a batch system's cancel) raises SystemExit, so the step's own
+    session is stopped too instead of being left running; returns the handler to restore (None off the
+    main thread, where Python cannot set one)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
