@@ -189,3 +189,10 @@ def test_sigterm_to_darkscan_stops_the_step_too(tmp_path: Path) -> None:
         time.sleep(0.1)
     else:
         pytest.fail(f"the step {step} outlived darkscan's SIGTERM")
+
+
+@pytest.mark.parametrize("cls", [DockerExecutor, PodmanExecutor, ApptainerExecutor])
+def test_relative_folders_are_bound_as_absolute_paths(cls: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = cls(image="img", runtime=sys.executable).wrap(["prog"], workdir=Path("out/run"), binds=[Path("out/run")])
+    assert f"{tmp_path}/out/run:{tmp_path}/out/run" in argv and str(tmp_path / "out" / "run") in argv

@@ -102,8 +102,9 @@ class Executor(Protocol):
 
 
 def _check_bindable(path: Path) -> str:
-    """Container bind syntax (``src:dst``, comma-separated lists) cannot carry ``:`` or ``,`` in a path."""
-    text = str(path)
+    """The absolute path; container bind syntax (``src:dst``, comma-separated lists) cannot carry ``:`` or
+    ``,`` in a path, and runtimes take absolute paths only."""
+    text = str(Path(path).absolute())
     if ":" in text or "," in text:
         raise StudyError(f"{text}: a folder with ':' or ',' in its path cannot be bound into a container "
                          "(the runtimes' bind syntax splits on them); rename it or set a study `output` without them")
@@ -235,8 +236,7 @@ class DockerExecutor(_ContainerExecutor):
         out = [self._runtime(), "run", "--rm", "--network", "none"]
         if hasattr(os, "getuid"):
             out += ["--user", f"{os.getuid()}:{os.getgid()}", "--env", "HOME=/tmp"]
-        for path in dict.fromkeys(str(p) for p in binds):
-            _check_bindable(Path(path))
+        for path in dict.fromkeys(_check_bindable(p) for p in binds):
             out += ["--volume", f"{path}:{path}"]
         out += ["--workdir", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
@@ -250,8 +250,7 @@ class PodmanExecutor(_ContainerExecutor):
 
     def wrap(self, argv: Sequence[str], *, workdir: Path, binds: Sequence[Path]) -> list[str]:
         out = [self._runtime(), "run", "--rm", "--network", "none"]
-        for path in dict.fromkeys(str(p) for p in binds):
-            _check_bindable(Path(path))
+        for path in dict.fromkeys(_check_bindable(p) for p in binds):
             out += ["--volume", f"{path}:{path}"]
         out += ["--workdir", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
@@ -265,8 +264,7 @@ class ApptainerExecutor(_ContainerExecutor):
 
     def wrap(self, argv: Sequence[str], *, workdir: Path, binds: Sequence[Path]) -> list[str]:
         out = [self._runtime(), "exec", "--cleanenv", "--no-home"]
-        for path in dict.fromkeys(str(p) for p in binds):
-            _check_bindable(Path(path))
+        for path in dict.fromkeys(_check_bindable(p) for p in binds):
             out += ["--bind", f"{path}:{path}"]
         out += ["--pwd", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
