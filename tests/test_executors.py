@@ -158,3 +158,41 @@ def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
         time.sleep(0.1)
     else:
         pytest.fail(f"the step's child {pid} outlived the timeout")
+
+
+def test_sigterm_to_darkscan_stops_the_step_too(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    # darkscan (a child Python here) runs a step that would sleep for a minute; TERM darkscan
+    runner = (f"import sys; sys.path[:0] = {sys.path!r}\n"
+              "from pathlib import Path\n"
+              "from darkscan.gen.executors import LocalExecutor, run_step\n"
+              "step = ['" + sys.executable + "', '-c', "
+              "\"import os, time; open('step.pid', 'w').write(str(os.getpid())); time.sleep(60)\"]\n"
+              f"run_step(LocalExecutor(), step, workdir=Path({str(tmp_path)!r}), log=Path({str(tmp_path / 'step.log')!r}),"
+              " timeout_s=120)\n")
+    darkscan = subprocess.Popen([sys.executable, "-c", runner])
+    pid_file = tmp_path / "step.pid"
+    for _ in range(300):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    step = int(pid_file.read_text())
+    darkscan.send_signal(signal.SIGTERM)
+    assert darkscan.wait(timeout=60) == 128 + signal.SIGTERM
+    stat = Path(f"/proc/{step}/stat")
+    for _ in range(100):
+        if not stat.exists() or stat.read_text().split()[2] in ("Z", "X"):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the step {step} outlived darkscan's SIGTERM")
+
+
+@pytest.mark.parametrize("cls", [DockerExecutor, PodmanExecutor, ApptainerExecutor])
+def test_relative_folders_are_bound_as_absolute_paths(cls: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = cls(image="img", runtime=sys.executable).wrap(["prog"], workdir=Path("out/run"), binds=[Path("out/run")])
+    assert f"{tmp_path}/out/run:{tmp_path}/out/run" in argv and str(tmp_path / "out" / "run") in argv

@@ -102,8 +102,9 @@ class Executor(Protocol):
 
 
 def _check_bindable(path: Path) -> str:
-    """Container bind syntax (``src:dst``, comma-separated lists) cannot carry ``:`` or ``,`` in a path."""
-    text = str(path)
+    """The absolute path; container bind syntax (``src:dst``, comma-separated lists) cannot carry ``:`` or
+    ``,`` in a path, and runtimes take absolute paths only."""
+    text = str(Path(path).absolute())
     if ":" in text or "," in text:
         raise StudyError(f"{text}: a folder with ':' or ',' in its path cannot be bound into a container "
                          "(the runtimes' bind syntax splits on them); rename it or set a study `output` without them")
@@ -235,8 +236,7 @@ class DockerExecutor(_ContainerExecutor):
         out = [self._runtime(), "run", "--rm", "--network", "none"]
         if hasattr(os, "getuid"):
             out += ["--user", f"{os.getuid()}:{os.getgid()}", "--env", "HOME=/tmp"]
-        for path in dict.fromkeys(str(p) for p in binds):
-            _check_bindable(Path(path))
+        for path in dict.fromkeys(_check_bindable(p) for p in binds):
             out += ["--volume", f"{path}:{path}"]
         out += ["--workdir", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
@@ -250,8 +250,7 @@ class PodmanExecutor(_ContainerExecutor):
 
     def wrap(self, argv: Sequence[str], *, workdir: Path, binds: Sequence[Path]) -> list[str]:
         out = [self._runtime(), "run", "--rm", "--network", "none"]
-        for path in dict.fromkeys(str(p) for p in binds):
-            _check_bindable(Path(path))
+        for path in dict.fromkeys(_check_bindable(p) for p in binds):
             out += ["--volume", f"{path}:{path}"]
         out += ["--workdir", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
@@ -265,8 +264,7 @@ class ApptainerExecutor(_ContainerExecutor):
 
     def wrap(self, argv: Sequence[str], *, workdir: Path, binds: Sequence[Path]) -> list[str]:
         out = [self._runtime(), "exec", "--cleanenv", "--no-home"]
-        for path in dict.fromkeys(str(p) for p in binds):
-            _check_bindable(Path(path))
+        for path in dict.fromkeys(_check_bindable(p) for p in binds):
             out += ["--bind", f"{path}:{path}"]
         out += ["--pwd", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
@@ -344,6 +342,7 @@ def run_step(executor: Executor, argv: Sequence[str], *, workdir: Path, log: Pat
                                        start_new_session=True)
         except OSError as exc:
             raise ExternalProgramError(f"{shown}: could not start ({exc.strerror}); log {log}") from None
+        previous = _raise_on_sigterm()
         try:
             returncode = process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -353,6 +352,9 @@ def run_step(executor: Executor, argv: Sequence[str], *, workdir: Path, log: Pat
         except BaseException:
             _stop(process)
             raise
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     seconds = time.perf_counter() - start
     if returncode != 0:
         raise ExternalProgramError(f"{shown}: exit code {returncode}; log {log}:\n{log_tail(log)}")
@@ -361,6 +363,21 @@ def run_step(executor: Executor, argv: Sequence[str], *, workdir: Path, log: Pat
         if errors:
             raise ExternalProgramError(f"{shown}: exit code 0 but MG5 reports {errors[0]!r}; log {log}:\n{log_tail(log)}")
     return StepResult(command=command, returncode=returncode, log=log, seconds=seconds)
+
+
+def _raise_on_sigterm() -> Any:
+    """While a step runs, SIGTERM (``kill``, a batch system's cancel) raises SystemExit, so the step's own
+    session is stopped too instead of being left running; returns the handler to restore (None off the
+    main thread, where Python cannot set one)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

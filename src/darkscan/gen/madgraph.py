@@ -214,7 +214,7 @@ def run_gridpack(task: ChunkTask, executor: Executor) -> Path:
     target = _madgraph_dir(task) / f"gridpack-{hashlib.sha256(script.encode()).hexdigest()[:16]}.tar.gz"
     if target.is_file():
         return target
-    work = _fresh(_madgraph_dir(task) / "integrate")
+    work = _fresh(_madgraph_dir(task) / "integrate").absolute()
     (work / "madgraph.mg5").write_text(script, encoding="utf-8")
     log = _madgraph_dir(task) / "logs" / "mg5-gridpack.log"
     run_step(executor, executor.mg5_command("madgraph.mg5"), workdir=work, log=log, timeout_s=task.timeout_s,
@@ -332,7 +332,8 @@ def run_chunk(task: ChunkTask, executor: Executor, *,
     from darkscan.io import atomic_path, sha256_file, write_json_atomic
 
     start = time.perf_counter()
-    work = _fresh(_madgraph_dir(task) / f"run-{task.chunk:05d}")
+    # absolute: the working folder is bound at the same path into a container, and Delphes' paths are in it
+    work = _fresh(_madgraph_dir(task) / f"run-{task.chunk:05d}").absolute()
     lhe = _generate_lhe(task, executor, work)
     sigma, sigma_error = lhe_cross_section(lhe)
     kept_lhe = _madgraph_dir(task) / f"unweighted_events-{task.chunk:05d}.lhe.gz"
