@@ -1,8 +1,11 @@
-"""The reference data the benchmarks read: ``../shared/data`` beside the checkout, or ``$DARKSCAN_SHARED_DATA``."""
+"""What the benchmarks share: the reference data (``../shared/data`` beside the checkout, or
+``$DARKSCAN_SHARED_DATA``) and best-of-N timing."""
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -11,3 +14,13 @@ def shared_data() -> Path:
     if not path.is_dir():
         raise SystemExit(f"reference data not found at {path}: put shared/ beside the checkout or set DARKSCAN_SHARED_DATA")
     return path
+
+
+def best_of(repeat: int, function: Callable[[], object]) -> tuple[float, object]:
+    """The shortest wall time of ``repeat`` calls (s) and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return best, result

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
+
+from _shared_data import best_of
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "darkscan" / "benchmarks"
 
@@ -60,15 +61,6 @@ def make_file(path: Path, n_events: int, seed: int = 1001) -> None:
     os.replace(tmp, path)
 
 
-def _best_of(repeat: int, function) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def main() -> None:
     import pyhepmc
 
@@ -93,9 +85,9 @@ def main() -> None:
                 n += len(event.particles)
         return n
 
-    t_base, n_particles = _best_of(args.repeat, baseline)
-    t_read, array = _best_of(args.repeat, lambda: hepmc.read(path))
-    t_table, _ = _best_of(args.repeat, lambda: hepmc.event_table(path))
+    t_base, n_particles = best_of(args.repeat, baseline)
+    t_read, array = best_of(args.repeat, lambda: hepmc.read(path))
+    t_table, _ = best_of(args.repeat, lambda: hepmc.event_table(path))
     n_events = len(array)  # type: ignore[arg-type]
     print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {n_events} events, "
           f"{n_particles / n_events:.0f} particles/event)")

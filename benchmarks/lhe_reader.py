@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _shared_data import shared_data
+from _shared_data import best_of, shared_data
 
 SOURCE = "mg5/znunu_j/unweighted_events.lhe.gz"
 
@@ -40,16 +40,7 @@ def _replicate(source: Path, n_events: int) -> bytes:
     return raw[:first] + body * copies + raw[last:]
 
 
-def _best_of(repeat: int, function) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def _cpu_best_of(repeat: int, function) -> float:  # type: ignore[no-untyped-def]
+def _cpubest_of(repeat: int, function) -> float:  # type: ignore[no-untyped-def]
     best = float("inf")
     for _ in range(repeat):
         start = time.process_time()
@@ -113,14 +104,14 @@ def main() -> None:
 
         n_big = len(lhe.read(big, filter_name="eventinfo"))
         n_small = len(lhe.read(small, filter_name="eventinfo"))
-        t_ours, ours = _best_of(args.repeat, lambda: lhe.read(big))
-        t_ours_gz, _ = _best_of(args.repeat, lambda: lhe.read(big_gz))
+        t_ours, ours = best_of(args.repeat, lambda: lhe.read(big))
+        t_ours_gz, _ = best_of(args.repeat, lambda: lhe.read(big_gz))
         start_cpu = time.process_time()
-        t_pylhe, ref = _best_of(1, lambda: pylhe.to_awkward(pylhe.LHEFile.fromfile(small)))
+        t_pylhe, ref = best_of(1, lambda: pylhe.to_awkward(pylhe.LHEFile.fromfile(small)))
         cpu_pylhe = time.process_time() - start_cpu
-        t_ours_small, ours_small = _best_of(args.repeat, lambda: lhe.read(small))
-        cpu_ours = _cpu_best_of(args.repeat, lambda: lhe.read(big))
-        t_gunzip, decompressed = _best_of(args.repeat, lambda: gzip.decompress(big_gz.read_bytes()))
+        t_ours_small, ours_small = best_of(args.repeat, lambda: lhe.read(small))
+        cpu_ours = _cpubest_of(args.repeat, lambda: lhe.read(big))
+        t_gunzip, decompressed = best_of(args.repeat, lambda: gzip.decompress(big_gz.read_bytes()))
         decompress_only = len(decompressed)  # type: ignore[arg-type]
 
     assert ak.to_list(ref[:500]) == ak.to_list(ours_small[:500]), "readers disagree"

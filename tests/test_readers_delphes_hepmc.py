@@ -180,3 +180,17 @@ def test_delphes_default_read_includes_generator_collections() -> None:
     # generator-level MET of Delphes (ν + PDG 52 per the card override) agrees with the truth sum
     table = delphes.table_from_arrays(arrays)
     np.testing.assert_allclose(ak.to_numpy(arrays["GenMissingET.MET"][:, 0]), ak.to_numpy(table.invisible_pt), rtol=0.05, atol=5.0)
+
+
+
+def test_hepmc_interruption_while_reading_is_not_reported_as_a_corrupt_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from darkscan.readers import _stream
+
+    opened = hepmc.open(DATA / "znunu_jet_first5.hepmc.gz")  # the header is read here, as usual
+
+    def interrupted(self: object) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_stream.ByteSource, "read", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        opened.read()

@@ -190,8 +190,9 @@ class HepMCFile:
                         values.clear()
             while not stream.at_end:  # HepMC3 may stop before the last bytes (the end marker)
                 stream.readinto(bytearray(1 << 16))
-        if isinstance(stream.error, InputFileError):
-            raise stream.error
+        if isinstance(stream.error, InputFileError) or (stream.error is not None
+                                                        and not isinstance(stream.error, Exception)):
+            raise stream.error  # a Ctrl-C while HepMC3 was reading is an interruption, not a corrupt file
         if stream.error is not None:
             raise InputFileError(f"{self.path}: corrupt or truncated file ({stream.error})") from None
         if index != len(stream.expected):
@@ -248,7 +249,7 @@ def _assemble(columns: dict[str, list[Any]], counts: list[int], numbers: list[in
 
 
 def open(path: str | os.PathLike[str]) -> HepMCFile:  # noqa: A001 (uproot-style verb)
-    """Open a HepMC3 ASCII file (plain or gzip) and index its events.
+    """Open a HepMC3 ASCII file (plain or gzip) and check its header (events are indexed while read).
 
     See also :func:`darkscan.readers.lhe.open`, :func:`darkscan.readers.delphes.open`.
     """
