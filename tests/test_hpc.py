@@ -73,10 +73,27 @@ def _recorded(record: Path) -> list[str]:
 def test_plan_counts_one_task_per_shard_point_and_training_task(tmp_path: Path) -> None:
     study = load_study(_write_study(tmp_path, _study_data()))
     # 3 points × 300 events in shards of 100
-    assert [len(slurm.plan_stage(study, s)) for s in slurm.STAGES] == [9, 3, 1, 1]
+    assert [len(slurm.plan_stage(study, s)) for s in slurm.STAGES] == [0, 9, 3, 1, 1]
     gen = slurm.plan_stage(study, "gen")
     assert gen[4].label == "spin1/m_med-500 shard 1"
     assert gen[4].outputs[0] == study.output_dir / "samples/spin1/m_med-500/events/shard-00001.parquet"
+    # MadGraph: one MG5 run per point, or with a gridpack one integration per point and one task per seed chunk
+    mg = load_study(_write_study(tmp_path / "mg", _study_data(generator={"backend": "madgraph", "n_events": 300,
+                                                                        "shard_events": 100})))
+    assert [len(slurm.plan_stage(mg, s)) for s in slurm.STAGES] == [0, 3, 3, 1, 1]
+    grid = load_study(_write_study(tmp_path / "grid", _study_data(generator={
+        "backend": "madgraph", "n_events": 300, "shard_events": 100, "gridpack": True})))
+    assert [len(slurm.plan_stage(grid, s)) for s in slurm.STAGES] == [3, 9, 3, 1, 1]
+    integrate, chunks = slurm.plan_stage(grid, "integrate"), slurm.plan_stage(grid, "gen")
+    assert integrate[1].label == "spin1/m_med-500 gridpack" and chunks[4].label == "spin1/m_med-500 chunk 1"
+    assert integrate[1].outputs[0].parent == grid.output_dir / "samples/spin1/m_med-500/madgraph"
+    assert chunks[4].outputs[0] == grid.output_dir / "samples/spin1/m_med-500/events/shard-00001.parquet"
+    assert integrate[1].state() == (False, "") and chunks[4].state() == (False, "")
+    # a finished-looking chunk without its record (made by something else) is stale, not done
+    chunks[4].outputs[0].parent.mkdir(parents=True)
+    chunks[4].outputs[0].write_text("x")
+    done, why = chunks[4].state()
+    assert not done and "different configuration" in why
 
 
 @pytest.mark.parametrize(("indices", "limit", "spec"), [
@@ -153,15 +170,14 @@ def test_hostile_study_values_reach_the_programs_verbatim_and_run_nothing(tmp_pa
     scratch = tmp_path / ("scratch " + name)
     scratch.mkdir(parents=True)
     python = _recorder(tmp_path / ("bin " + name) / "python")
-    fake_bin = tmp_path / "fakebin"
-    _recorder(fake_bin / "apptainer")
     record = tmp_path / "record"
-    cluster = {"account": hostile[0], "partition": hostile[1], "scratch": str(scratch), "python": str(python),
-               "container": {"image": hostile[2], "binds": hostile[3:]}}
+    cluster = {"account": hostile[0], "partition": hostile[1], "scratch": str(scratch), "python": str(python)}
     path = _write_study(folder, _study_data(description="\n".join(hostile), output=name, cluster=cluster))
     study = load_study(path)
-    mg_path = _write_study(folder / "mg", _study_data(output=name, cluster=cluster,
-                                                      generator={"backend": "madgraph", "n_events": 100}))
+    # the MadGraph backend's image reaches only the executor's argv (test_executors), never the script
+    mg_path = _write_study(folder / "mg", _study_data(output=name, cluster=cluster, generator={
+        "backend": "madgraph", "n_events": 200, "shard_events": 100, "gridpack": True, "executor": "apptainer",
+        "image": hostile[2]}))
     mg_study = load_study(mg_path)
 
     for study_, stage, expected_tail in [
@@ -169,30 +185,26 @@ def test_hostile_study_values_reach_the_programs_verbatim_and_run_nothing(tmp_pa
         (study, "features", ["-m", "darkscan", "task", str(path.resolve()), "--stage", "features", "--index", "0",
                              "--scratch"]),
         (study, "train", ["-m", "darkscan", "train", str(path.resolve()), "--task", "t1"]),
-        (mg_study, "gen", ["exec", "--cleanenv", "--bind", str(mg_path.resolve().parent), "--bind",
-                           str(mg_study.output_dir.resolve()), *sum((["--bind", b] for b in hostile[3:]), []),
-                           "--bind"]),
+        (mg_study, "integrate", ["-m", "darkscan", "task", str(mg_path.resolve()), "--stage", "integrate", "--index",
+                                 "0", "--scratch"]),
+        (mg_study, "gen", ["-m", "darkscan", "task", str(mg_path.resolve()), "--stage", "gen", "--index", "0",
+                           "--scratch"]),
     ]:
         script = tmp_path / f"{stage}.sh"
         script.write_text(slurm.render_script(study_, stage))
-        result = _run_script(script, tmp_path, {"RECORD": str(record), "PATH": f"{fake_bin}:{os.environ['PATH']}"})
+        result = _run_script(script, tmp_path, {"RECORD": str(record)})
         assert result.returncode == 0, result.stderr
         argv = _recorded(record)
         assert argv[:len(expected_tail)] == expected_tail
         if stage != "train":
             work = Path(argv[len(expected_tail)])
             assert work.parent == scratch and not work.exists(), "scratch folder not used or not cleaned"
-        if study_ is mg_study:
-            # a relative image is a file beside the study
-            image = str(mg_path.resolve().parent / hostile[2])
-            assert argv[len(expected_tail) + 1:len(expected_tail) + 5] == [image, "python3", "-m", "darkscan"]
         assert "darkscan-task end" in result.stdout
         record.unlink()
     assert not list(tmp_path.rglob("canary*")), "a study value was run by the shell"
-    bad = load_study(_write_study(tmp_path / "bad", _study_data(
-        cluster={"container": {"image": "x.sif", "binds": ["/data/a:b"]}}, generator={"backend": "madgraph"})))
-    with pytest.raises(StudyError, match="splits paths at ':'"):
-        slurm.render_script(bad, "gen")
+    # the old cluster.container section is gone: generator.executor/image is the one place for the container
+    with pytest.raises(StudyError, match=r"cluster\.container"):
+        parse_study(_study_data(cluster={"container": {"image": "x.sif"}}), source=tmp_path / "s.yaml")
     # account and partition go to sbatch as single argv elements, never into the script
     argv = slurm.sbatch_argv(study, "gen", [0], tmp_path / "gen.sh")
     assert f"--account={hostile[0]}" in argv and f"--partition={hostile[1]}" in argv
@@ -289,3 +301,40 @@ def shlex_quote(value: str) -> str:
     import shlex
 
     return shlex.quote(value)
+
+
+def test_madgraph_tasks_run_mg5_through_apptainer_with_study_output_and_scratch_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The integrate and chunk tasks of an apptainer study, up to the runtime's argv (Apptainer is not
+    installed here: a stand-in records the argv and makes nothing, which the task must report)."""
+    from darkscan.errors import ExternalProgramError
+
+    canary = tmp_path / "canary"
+    fake_bin = tmp_path / "fakebin"
+    _recorder(fake_bin / "apptainer")
+    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    record = tmp_path / "record"
+    monkeypatch.setenv("RECORD", str(record))
+    image = f"x; touch {canary} $(touch {canary}).sif"  # beside the study, a hostile file name
+    path = _write_study(tmp_path / "study dir", _study_data(generator={
+        "backend": "madgraph", "n_events": 200, "shard_events": 100, "gridpack": True, "executor": "apptainer",
+        "image": image}))
+    study = load_study(path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with pytest.raises(ExternalProgramError, match="MG5 left no gridpack") as failure:
+        slurm.run_task(study, "integrate", 0, scratch=scratch)
+    argv = _recorded(record)
+    work = scratch.resolve() / "integrate"
+    folder, output = str(path.parent.resolve()), str(study.output_dir.resolve())
+    assert argv == ["exec", "--cleanenv", "--no-home", "--bind", f"{work}:{work}", "--bind", f"{folder}:{folder}",
+                    "--bind", f"{output}:{output}", "--bind", f"{scratch.resolve()}:{scratch.resolve()}",
+                    "--pwd", str(work), str(path.parent.resolve() / image), "python3",
+                    "/opt/MG5_aMC_v3_5_7/bin/mg5_aMC", "madgraph.mg5"]
+    log = study.output_dir / "samples/znunu/nominal/madgraph/logs/mg5-gridpack.log"
+    assert str(log) in str(failure.value) and log.exists()
+    assert not slurm.plan_stage(study, "integrate")[0].state()[0], "a failed integration looks finished"
+    # a chunk whose gridpack is not made refuses to integrate it itself (the point's other chunks would race it)
+    with pytest.raises(StudyError, match="no gridpack at .*its integrate task makes it"):
+        slurm.run_task(study, "gen", 1, scratch=scratch)
+    assert not list(tmp_path.rglob("canary*"))

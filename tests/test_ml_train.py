@@ -195,6 +195,28 @@ def test_resume_skips_finished_units(trained: tuple[Study, list[Any]]) -> None:
     assert {r.unit: r.path.stat().st_mtime_ns for r in again} == stamp
 
 
+def test_the_training_piece_is_done_from_the_models_on_disk(trained: tuple[Study, list[Any]]) -> None:
+    """``darkscan status``/``jobs`` and ``submit --retry-failed`` judge train tasks by this check."""
+    from darkscan.ml.train import unfinished_units
+    from darkscan.pipeline import stage_pieces
+
+    study, first = trained
+    pieces = {p.label: p for p in stage_pieces(study, "training")}
+    assert pieces["bin"].state() == (True, "") and unfinished_units(study, "bin") == []
+    sidecar = next(r.path for r in first if r.task == "bin").with_suffix(".json")
+    kept = sidecar.read_bytes()
+    try:
+        # a sidecar of another dataset: the unit is to train again
+        data = json.loads(kept)
+        sidecar.write_text(json.dumps({**data, "settings_hash": "another dataset"}))
+        assert pieces["bin"].state() == (False, "") and unfinished_units(study, "bin") == [data["unit"]]
+        sidecar.unlink()  # a .keras without its sidecar (killed between the two) is not finished
+        assert pieces["bin"].state() == (False, "")
+    finally:
+        sidecar.write_bytes(kept)
+    assert pieces["bin"].state() == (True, "")
+
+
 def test_binary_auc_is_mann_whitney() -> None:
     from darkscan.ml.train import binary_auc
 

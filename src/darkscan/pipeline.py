@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MANIFEST",
+    "PIECE_KINDS",
     "STAGES",
+    "Piece",
     "Stage",
     "StageContext",
     "StageState",
@@ -46,6 +48,7 @@ __all__ = [
     "run_pipeline",
     "run_stage",
     "select_stages",
+    "stage_pieces",
     "stage_states",
     "versions",
 ]
@@ -485,6 +488,104 @@ def _forget(study: Study, stage: Stage) -> None:
     manifest = read_manifest(study)
     if manifest.get("stages", {}).pop(stage.name, None) is not None:
         write_json_atomic(study.output_dir / MANIFEST, manifest)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pieces: the units inside a stage that finish on their own
+
+
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """One unit of a stage's work that resumes on its own (a cluster runs one per array task).
+
+    Attributes:
+        kind: one of :data:`PIECE_KINDS`.
+        label: what it works on, e.g. ``znunu/nominal shard 1``.
+        outputs: the files (or folder) it makes.
+        state: ``() -> (done, why not)`` from the files on disk, by the very checks the stage's own
+            resume uses; ``why`` is empty when the piece was simply not made yet.
+    """
+
+    kind: str
+    label: str
+    outputs: tuple[Path, ...]
+    state: Callable[[], tuple[bool, str]] = dataclasses.field(compare=False, repr=False)
+
+
+#: the kinds of pieces, in pipeline order; ``gridpack``: the MadGraph backend's integration of a point,
+#: which its seed chunks (``generation`` pieces) need first
+PIECE_KINDS = ("gridpack", "generation", "features", "datasets", "training")
+
+
+def _output_state(check: Callable[[], list[str]], path: Path) -> tuple[bool, str]:
+    """A finished file of generation: present and made from this configuration."""
+    if not path.exists():
+        return False, ""
+    try:
+        problems = check()
+    except DarkscanError as exc:  # not an event table at all
+        return False, str(exc)
+    return not problems, "; ".join(problems)
+
+
+def stage_pieces(study: Study, kind: str) -> list[Piece]:
+    """The pieces of one kind (:data:`PIECE_KINDS`), in the order the stage makes them.
+
+    The one definition of "this piece is done" for local resume and for cluster tasks alike.
+    """
+    if kind == "gridpack":
+        if study.generator.backend != "madgraph" or not study.generator.gridpack:
+            return []
+        from darkscan.gen.madgraph import gridpack_path, study_chunks
+
+        firsts = [t for t in study_chunks(study) if t.chunk == 0]
+        return [Piece(kind, f"{t.sample}/{t.point_id} gridpack", (path,), lambda path=path: (path.is_file(), ""))
+                for t, path in ((t, gridpack_path(t)) for t in firsts)]
+    if kind == "generation":
+        if study.generator.backend == "embedded":
+            from darkscan.gen import embedded
+
+            return [Piece(kind, f"{t.sample}/{t.point_id} shard {t.shard}", (Path(t.output),),
+                          lambda t=t: _output_state(lambda: embedded.stale(t), Path(t.output)))
+                    for t in embedded.study_shards(study)]
+        from darkscan.gen import madgraph
+
+        return [Piece(kind, f"{t.sample}/{t.point_id} chunk {t.chunk}", (t.output,),
+                      lambda t=t: _output_state(lambda: madgraph.stale(t), t.output))
+                for t in madgraph.study_chunks(study)]
+    if kind == "features":
+        from darkscan.analysis.features import point_features_state
+        from darkscan.analysis.selection import study_cuts
+
+        cuts = study_cuts(study.selection.preset, study.selection.cuts)
+
+        def features_state(directory: Path) -> tuple[bool, str]:
+            state, _ = point_features_state(directory, cuts=cuts, luminosity_fb=study.luminosity_fb)
+            return state == "up to date", ("older than its event files or the selection" if state == "stale" else "")
+
+        return [Piece(kind, f"{p.sample}/{p.point_id}", (p.directory / "features.parquet",),
+                      lambda d=p.directory: features_state(d)) for p in study.plan()]
+    if kind == "datasets":
+        from darkscan.datasets.build import dataset_state
+
+        return [Piece(kind, t.name, (study.output_dir / "datasets" / f"{t.name}.h5",),
+                      lambda name=t.name: dataset_state(study, name)) for t in study.training]
+    if kind == "training":
+        return [Piece(kind, t.name, (study.output_dir / "models" / t.name,), lambda name=t.name: _training_state(study, name))
+                for t in study.training]
+    raise StudyError(f"unknown kind of piece {kind!r}: one of {', '.join(PIECE_KINDS)}")
+
+
+def _training_state(study: Study, task_name: str) -> tuple[bool, str]:
+    """Every unit of the task has its ``.keras`` and a sidecar for this dataset and these settings."""
+    if not (study.output_dir / "datasets" / f"{task_name}.h5").exists():
+        return False, ""
+    from darkscan.ml.train import unfinished_units
+
+    try:
+        return not unfinished_units(study, task_name), ""
+    except DarkscanError as exc:
+        return False, str(exc)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -275,23 +275,13 @@ class TrainingTask(_Strict):
     grid_size: int = Field(16, ge=1, le=256)
 
 
-class Container(_Strict):
-    """The container the MadGraph backend's jobs run in on a cluster (Apptainer: clusters have no Docker)."""
-
-    runtime: Literal["apptainer", "singularity"] = "apptainer"
-    #: a ``.sif`` file (relative to the study file's folder) or a URI such as ``docker://…``, ``oras://…``
-    image: str = Field(min_length=1)
-    #: folders to ``--bind`` besides the study folder, its output folder and the task's scratch folder
-    binds: list[str] = []
-    #: the Python of the darkscan install inside the image
-    python: str = Field("python3", min_length=1)
-
-
 class Cluster(_Strict):
     """Slurm resources of each array task (``darkscan submit``; its flags override these).
 
     ``walltime`` is always passed: some clusters default to one minute. ``scratch``: node-local work
     folder (default ``$SNIC_TMP``, else ``$TMPDIR``, else ``/tmp``); results are copied back atomically.
+    The MadGraph backend's tasks run MG5 through ``generator.executor`` (``apptainer`` + ``generator.image``
+    on a cluster), with the study folder, the output folder and the task's scratch bound.
     """
 
     account: str | None = Field(None, min_length=1)
@@ -306,7 +296,6 @@ class Cluster(_Strict):
     scratch: str | None = Field(None, min_length=1)
     #: the Python of a darkscan install on the compute nodes (default: the one running ``darkscan submit``)
     python: str | None = Field(None, min_length=1)
-    container: Container | None = None
 
 
 class Published(_Strict):

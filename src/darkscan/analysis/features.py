@@ -32,6 +32,7 @@ __all__ = [
     "combine_metadata",
     "compute_features",
     "feature_columns",
+    "point_features_state",
     "point_inputs",
     "write_features",
 ]
@@ -344,27 +345,38 @@ def point_inputs(directory: Path) -> list[Path]:
     return sorted({path for pattern in POINT_EVENT_FILES for path in events.glob(pattern)})
 
 
+def point_features_state(directory: Path, *, cuts: Sequence[Any], luminosity_fb: float) -> tuple[str, str]:
+    """(``"up to date"``, ``"stale"``, ``"missing"`` or ``"no events"``, the inputs' fingerprint now) of a
+    point's ``features.parquet``: up to date when its stored fingerprint (event files' names and content
+    hashes, selection, feature list) is the one of the files on disk now."""
+    from darkscan.readers.events import read_event_table_metadata
+
+    inputs = point_inputs(directory)
+    if not inputs:
+        return "no events", ""
+    output = directory / "features.parquet"
+    fingerprint = _fingerprint(inputs, _selection_settings(cuts, luminosity_fb))
+    if not output.exists():
+        return "missing", fingerprint
+    try:
+        stored = read_event_table_metadata(output).extra.get("inputs_fingerprint")
+    except Exception:  # an unreadable old file is rebuilt, not trusted
+        stored = None
+    return ("up to date" if stored == fingerprint else "stale"), fingerprint
+
+
 def build_point_features(directory: Path, *, cuts: Sequence[Any], luminosity_fb: float,
                          force: bool = False, invisible_pdgids: Sequence[int] = ()) -> str:
     """``features.parquet`` of one sample point; returns ``"written"``, ``"up to date"`` or
     ``"no events"``. Skips the point when the stored input fingerprint (shard names and
     content hashes, selection, feature list) matches."""
-    from darkscan.readers.events import read_event_table_metadata
     from darkscan.readers.sources import load_event_table
 
-    inputs = point_inputs(directory)
-    if not inputs:
-        return "no events"
+    state, fingerprint = point_features_state(directory, cuts=cuts, luminosity_fb=luminosity_fb)
+    if state == "no events" or (state == "up to date" and not force):
+        return state
     output = directory / "features.parquet"
-    fingerprint = _fingerprint(inputs, _selection_settings(cuts, luminosity_fb))
-    if output.exists() and not force:
-        try:
-            stored = read_event_table_metadata(output).extra.get("inputs_fingerprint")
-        except Exception:  # an unreadable old file is rebuilt, not trusted
-            stored = None
-        if stored == fingerprint:
-            return "up to date"
-    tables = (load_event_table(path, invisible_pdgids=invisible_pdgids) for path in inputs)
+    tables = (load_event_table(path, invisible_pdgids=invisible_pdgids) for path in point_inputs(directory))
     write_features(output, tables, cuts=cuts, luminosity_fb=luminosity_fb, fingerprint=fingerprint)
     return "written"
 

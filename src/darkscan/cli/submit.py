@@ -20,7 +20,8 @@ def __dir__() -> list[str]:
     return list(__all__)
 
 
-_STAGE_HELP = "gen, features, datasets, train or all (repeatable; run in pipeline order, each after the one before)."
+_STAGE_HELP = ("gen, features, datasets, train or all (repeatable; run in pipeline order, each after the one before; "
+               "gen includes the integrate tasks of MadGraph gridpacks).")
 
 
 def _stages(values: list[str]) -> list[str]:
@@ -31,6 +32,8 @@ def _stages(values: list[str]) -> list[str]:
     for value in values or ["all"]:
         if value == "all":
             chosen += list(STAGES)
+        elif value == "gen":  # a gridpack's seed chunks need its integration first
+            chosen += ["integrate", "gen"]
         elif value in STAGES:
             chosen.append(value)
         else:
@@ -126,7 +129,7 @@ def print_job_status(study: Any, stages: list[str], *, all_tasks: bool = False) 
 
 def task(
     study_file: Path = typer.Argument(..., help="Study file (YAML)."),
-    stage: str = typer.Option(..., "--stage", help="gen, features or datasets."),
+    stage: str = typer.Option(..., "--stage", help="integrate, gen, features or datasets."),
     index: int = typer.Option(..., "--index", help="The array task index ($SLURM_ARRAY_TASK_ID)."),
     scratch: Optional[Path] = typer.Option(None, "--scratch", help="Node-local work folder."),
 ) -> None:

@@ -101,6 +101,7 @@ __all__ = [
     "UnsampledBackgroundWarning",
     "build_datasets",
     "build_task",
+    "dataset_state",
     "load_task_inputs",
     "read_point",
     "sample_rates",
@@ -670,6 +671,24 @@ def _file_fingerprint(path: Path) -> str | None:
     except OSError:  # a file that does not open is not a finished piece
         return None
     return value.decode() if isinstance(value, bytes) else (str(value) if value is not None else None)
+
+
+def dataset_state(study: Study, task_name: str) -> tuple[bool, str]:
+    """(up to date, why not) of a task's dataset file: :func:`build_task`'s skip check, the stored
+    fingerprint against the one of the feature tables and settings now ("" when the file is not there)."""
+    from darkscan.errors import DarkscanError
+
+    task = next(t for t in study.training if t.name == task_name)
+    path = study.output_dir / "datasets" / f"{task.name}.h5"
+    if not path.exists():
+        return False, ""
+    try:
+        inputs = load_task_inputs(study, task)
+    except DarkscanError as exc:
+        return False, str(exc)
+    if _file_fingerprint(path) != _fingerprint(study, inputs):
+        return False, "older than its feature tables or the dataset settings"
+    return True, ""
 
 
 def build_datasets(study: Study, *, tasks: Sequence[str] | None = None, progress: Progress | None = None,

@@ -33,6 +33,7 @@ __all__ = [
     "run_study_shard",
     "study_shards",
     "shard_path",
+    "stale",
 ]
 
 #: events per nextBatch call: large enough to amortise the per-batch numpy work
@@ -209,7 +210,7 @@ def _tasks(study: Any, points: list[Any]) -> Iterator[ShardTask]:
             )
 
 
-def _stale(task: ShardTask) -> list[str]:
+def stale(task: ShardTask) -> list[str]:
     """Why a finished shard on disk does not belong to this task (the study changed), if it doesn't."""
     from darkscan.readers.events import read_event_table_metadata
     from darkscan.gen.pythia import shard_seed
@@ -255,9 +256,9 @@ def run_study(study: Any, *, workers: int | None = None, samples: list[str] | No
             raise StudyError(f"unknown sample(s) {unknown}; the study has {sorted({p.sample for p in study.plan()})}")
     tasks = list(_tasks(study, points))
     todo = [t for t in tasks if not Path(t.output).exists()]
-    stale = [problem for t in tasks if Path(t.output).exists() for problem in _stale(t)]
-    if stale:
-        raise StudyError(*stale)
+    problems = [problem for t in tasks if Path(t.output).exists() for problem in stale(t)]
+    if problems:
+        raise StudyError(*problems)
     skipped = len(tasks) - len(todo)
     workers = max(1, workers or study.generator.workers)
     summary: dict[str, Any] = {"shards": len(tasks), "skipped": skipped, "done": 0, "warnings": []}
@@ -337,9 +338,9 @@ def run_study_shard(study: Any, index: int, *, work_dir: Path | None = None) -> 
                          f"(0–{len(tasks) - 1})")
     task = tasks[index]
     if Path(task.output).exists():
-        stale = _stale(task)
-        if stale:
-            raise StudyError(*stale)
+        problems = stale(task)
+        if problems:
+            raise StudyError(*problems)
         return None
     if work_dir is None:
         return run_shard(task)

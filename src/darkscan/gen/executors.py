@@ -191,6 +191,9 @@ class _ContainerExecutor:
 
     image: str
     runtime: str | None = None  # the runtime's program (default: the kind's name on PATH)
+    #: host folders bound into every step besides the step's own (on a cluster: the study folder, the
+    #: output folder and the task's scratch, which clusters do not bind by default)
+    binds: tuple[Path, ...] = ()
     kind: str = dataclasses.field(default="container", init=False)
 
     def _runtime(self) -> str:
@@ -236,7 +239,7 @@ class DockerExecutor(_ContainerExecutor):
         out = [self._runtime(), "run", "--rm", "--network", "none"]
         if hasattr(os, "getuid"):
             out += ["--user", f"{os.getuid()}:{os.getgid()}", "--env", "HOME=/tmp"]
-        for path in dict.fromkeys(_check_bindable(p) for p in binds):
+        for path in dict.fromkeys(_check_bindable(p) for p in [*binds, *self.binds]):
             out += ["--volume", f"{path}:{path}"]
         out += ["--workdir", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
@@ -250,7 +253,7 @@ class PodmanExecutor(_ContainerExecutor):
 
     def wrap(self, argv: Sequence[str], *, workdir: Path, binds: Sequence[Path]) -> list[str]:
         out = [self._runtime(), "run", "--rm", "--network", "none"]
-        for path in dict.fromkeys(_check_bindable(p) for p in binds):
+        for path in dict.fromkeys(_check_bindable(p) for p in [*binds, *self.binds]):
             out += ["--volume", f"{path}:{path}"]
         out += ["--workdir", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
@@ -264,7 +267,7 @@ class ApptainerExecutor(_ContainerExecutor):
 
     def wrap(self, argv: Sequence[str], *, workdir: Path, binds: Sequence[Path]) -> list[str]:
         out = [self._runtime(), "exec", "--cleanenv", "--no-home"]
-        for path in dict.fromkeys(_check_bindable(p) for p in binds):
+        for path in dict.fromkeys(_check_bindable(p) for p in [*binds, *self.binds]):
             out += ["--bind", f"{path}:{path}"]
         out += ["--pwd", _check_bindable(workdir), self.image]
         return out + [str(a) for a in argv]
@@ -281,8 +284,8 @@ EXECUTORS = ("local", "docker", "podman", "apptainer")
 
 
 def make_executor(kind: str, *, image: str | None = None, mg5: Path | None = None,
-                  delphes: Path | None = None) -> Executor:
-    """The executor of ``kind`` (one of :data:`EXECUTORS`)."""
+                  delphes: Path | None = None, binds: Sequence[Path] = ()) -> Executor:
+    """The executor of ``kind`` (one of :data:`EXECUTORS`); a container one also binds ``binds``."""
     if kind == "local":
         return LocalExecutor(mg5=mg5, delphes=delphes)
     classes = {"docker": DockerExecutor, "podman": PodmanExecutor, "apptainer": ApptainerExecutor}
@@ -291,7 +294,7 @@ def make_executor(kind: str, *, image: str | None = None, mg5: Path | None = Non
     if not image:
         raise StudyError(f"generator.image: the {kind} executor needs an image (e.g. darkscan:0.1.0, or a .sif "
                          "file for apptainer; see containers/README.md)")
-    return classes[kind](image=image)
+    return classes[kind](image=image, binds=tuple(Path(b) for b in binds))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
 import tarfile
 import time
@@ -50,11 +49,14 @@ from darkscan.gen.executors import Executor, LocalExecutor, make_executor, run_s
 __all__ = [
     "ChunkTask",
     "events_path",
+    "gridpack_path",
     "plan_chunks",
     "run_chunk",
     "run_gridpack",
     "run_study",
     "stale",
+    "study_chunks",
+    "study_executor",
     "write_hepmc",
 ]
 
@@ -205,16 +207,25 @@ def _fresh(folder: Path) -> Path:
     return folder
 
 
-def run_gridpack(task: ChunkTask, executor: Executor) -> Path:
-    """Integrate the point once with ``set gridpack True``; returns the gridpack (kept for every chunk)."""
+def gridpack_path(task: ChunkTask) -> Path:
+    """Where the point's gridpack is kept; named after the script it integrates, so a changed card never
+    reuses an old gridpack."""
+    script = _mg5_script(task, gridpack=True)
+    return _madgraph_dir(task) / f"gridpack-{hashlib.sha256(script.encode()).hexdigest()[:16]}.tar.gz"
+
+
+def run_gridpack(task: ChunkTask, executor: Executor, *, work_dir: Path | None = None) -> Path:
+    """Integrate the point once with ``set gridpack True``; returns the gridpack (kept for every chunk).
+
+    ``work_dir``: where MG5 works (node-local scratch on a cluster); default the point's ``madgraph/``.
+    """
     from darkscan.io import atomic_path
 
-    # named after the script it integrates: a changed card never reuses an old gridpack
     script = _mg5_script(task, gridpack=True)
-    target = _madgraph_dir(task) / f"gridpack-{hashlib.sha256(script.encode()).hexdigest()[:16]}.tar.gz"
+    target = gridpack_path(task)
     if target.is_file():
         return target
-    work = _fresh(_madgraph_dir(task) / "integrate").absolute()
+    work = _fresh(Path(work_dir or _madgraph_dir(task)) / "integrate").absolute()
     (work / "madgraph.mg5").write_text(script, encoding="utf-8")
     log = _madgraph_dir(task) / "logs" / "mg5-gridpack.log"
     run_step(executor, executor.mg5_command("madgraph.mg5"), workdir=work, log=log, timeout_s=task.timeout_s,
@@ -324,16 +335,19 @@ def write_hepmc(lhe: Path, output: Path, *, preset: str, seed: int, sigma_pb: fl
 # One chunk: the function a batch system calls
 
 
-def run_chunk(task: ChunkTask, executor: Executor, *,
-              on_events: Callable[[int], None] | None = None) -> dict[str, Any]:
+def run_chunk(task: ChunkTask, executor: Executor, *, on_events: Callable[[int], None] | None = None,
+              work_dir: Path | None = None) -> dict[str, Any]:
     """MG5 (or a gridpack run) → Pythia 8 → detector for one chunk; the events land atomically in
-    ``task.output``, with ``task.record_path`` beside it. Returns the record."""
+    ``task.output``, with ``task.record_path`` beside it. Returns the record.
+
+    ``work_dir``: where the programs work (node-local scratch on a cluster); default the point's ``madgraph/``.
+    """
     from darkscan.gen.shower import lhe_cross_section, shower_lhe
     from darkscan.io import atomic_path, sha256_file, write_json_atomic
 
     start = time.perf_counter()
     # absolute: the working folder is bound at the same path into a container, and Delphes' paths are in it
-    work = _fresh(_madgraph_dir(task) / f"run-{task.chunk:05d}").absolute()
+    work = _fresh(Path(work_dir or _madgraph_dir(task)) / f"run-{task.chunk:05d}").absolute()
     lhe = _generate_lhe(task, executor, work)
     sigma, sigma_error = lhe_cross_section(lhe)
     kept_lhe = _madgraph_dir(task) / f"unweighted_events-{task.chunk:05d}.lhe.gz"
@@ -373,8 +387,9 @@ def run_chunk(task: ChunkTask, executor: Executor, *,
     record["seconds"] = time.perf_counter() - start
     # the record first, then the events: an events file on disk always has its record
     write_json_atomic(task.record_path, record)
-    task.output.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(produced, task.output)  # same file system: an atomic rename
+    # a rename within one file system; from node-local scratch a copy beside the target, then the rename
+    with atomic_path(task.output) as tmp:
+        shutil.move(produced, tmp)
     shutil.rmtree(work)
     return record
 
@@ -399,7 +414,10 @@ def _check_delphes(path: Path, log: Path, invisible: tuple[int, ...], expected: 
 # A whole study
 
 
-def _executor_for(study: Any, executor: str | None, image: str | None) -> Executor:
+def study_executor(study: Any, executor: str | None = None, image: str | None = None,
+                   binds: tuple[Path, ...] = ()) -> Executor:
+    """The study's executor (``generator.executor``/``image``, or these overrides); a container executor
+    also binds ``binds`` (on a cluster: the study folder, the output folder and the task's scratch)."""
     base = study.source.parent if study.source is not None else Path.cwd()
 
     def resolve(path: Path | None) -> Path | None:
@@ -408,8 +426,11 @@ def _executor_for(study: Any, executor: str | None, image: str | None) -> Execut
         path = Path(path).expanduser()
         return path if path.is_absolute() else (base / path).resolve()
 
-    return make_executor(executor or study.generator.executor, image=image or study.generator.image,
-                         mg5=resolve(study.generator.mg5_path), delphes=resolve(study.detector.delphes_path))
+    kind, chosen = executor or study.generator.executor, image or study.generator.image
+    if kind == "apptainer" and image is None and chosen and "://" not in chosen:
+        chosen = str(resolve(Path(chosen)))  # the study's .sif beside it, wherever the task runs
+    return make_executor(kind, image=chosen, mg5=resolve(study.generator.mg5_path),
+                         delphes=resolve(study.detector.delphes_path), binds=binds)
 
 
 def _tasks(study: Any, points: list[Any]) -> list[ChunkTask]:
@@ -441,6 +462,17 @@ def _tasks(study: Any, points: list[Any]) -> list[ChunkTask]:
     return tasks
 
 
+def study_chunks(study: Any) -> list[ChunkTask]:
+    """Every chunk of every sample point, in the order :func:`run_study` plans them (renders the cards).
+
+    A chunk's position in this list is its array-task index on a cluster (``darkscan submit``).
+    """
+    if study.generator.backend != "madgraph":
+        raise StudyError(f"{study.source}: generator.backend is {study.generator.backend!r}; only the madgraph "
+                         "backend is generated in MG5 chunks")
+    return _tasks(study, study.plan())
+
+
 def run_study(study: Any, *, samples: list[str] | None = None, executor: str | None = None,
               image: str | None = None, progress: Any = None) -> dict[str, Any]:
     """Run every chunk of every (selected) sample point that is not on disk yet; a summary like the
@@ -451,7 +483,7 @@ def run_study(study: Any, *, samples: list[str] | None = None, executor: str | N
         if unknown:
             raise StudyError(f"unknown sample(s) {unknown}; the study has {sorted({p.sample for p in plan})}")
     points = [p for p in plan if samples is None or p.sample in samples]
-    runner = _executor_for(study, executor, image)
+    runner = study_executor(study, executor, image)
     tasks = _tasks(study, points)
     problems = [problem for t in tasks if t.output.exists() for problem in stale(t)]
     if problems:

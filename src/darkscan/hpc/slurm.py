@@ -1,16 +1,21 @@
 """A study's stages as Slurm job arrays: plan the tasks, render the scripts, submit, follow, retry.
 
-Each stage is one array job with one task per unit of work:
+Each stage is one array job with one task per piece of work (:func:`darkscan.pipeline.stage_pieces`):
 
-- ``gen``: one task per shard (sample × scan point × event chunk) of the embedded backend, or per
-  sample point for the MadGraph backend (run inside its Apptainer image);
+- ``integrate``: MadGraph backend with ``generator.gridpack``: one task per sample point, integrating
+  it into a gridpack (submitted with ``gen``, which waits for it);
+- ``gen``: one task per shard (sample × scan point × event chunk) of the embedded backend, or per MG5
+  chunk (sample point, or seed chunk of its gridpack) of the MadGraph backend, run through the study's
+  ``generator.executor`` (``local``, or ``apptainer`` with the study folder, the output folder and the
+  task's scratch bound);
 - ``features``: one task per sample point; ``datasets`` and ``train``: one task per training task.
 
 A task runs ``darkscan task STUDY --stage S --index I`` (``darkscan train STUDY --task NAME`` for
 ``train``), which uses the local resume rules: finished outputs are skipped, and every output is
 written to node-local scratch and moved into the study's output folder atomically, so a task killed
-at any point leaves nothing complete-looking. Stages follow each other with
-``--dependency=afterok`` (``--kill-on-invalid-dep=yes``: a failed stage cancels what waits on it).
+at any point leaves nothing complete-looking. Whether a task is done is the pipeline's check of its
+piece, the same as a local resume. Stages follow each other with ``--dependency=afterok``
+(``--kill-on-invalid-dep=yes``: a failed stage cancels what waits on it).
 
 Everything lives in ``<output>/slurm/<stage>/``: the submitted scripts (``<stage>-<job>.sh``),
 ``jobs.json`` (job ids, indices and sbatch argv of every submission) and ``logs/<stage>-<job>_<index>.log``.
@@ -40,13 +45,13 @@ __all__ = [
     "Submission",
     "TaskStatus",
     "array_spec",
-    "container_argv",
     "job_status",
     "plan_stage",
     "render_script",
     "run_task",
     "sbatch_argv",
     "submit",
+    "task_executor",
 ]
 
 
@@ -55,7 +60,11 @@ def __dir__() -> list[str]:
 
 
 #: the stages in pipeline order; each depends on the one before
-STAGES = ("gen", "features", "datasets", "train")
+STAGES = ("integrate", "gen", "features", "datasets", "train")
+
+#: the pipeline's kind of piece behind each stage's tasks
+_PIECES = {"integrate": "gridpack", "gen": "generation", "features": "features", "datasets": "datasets",
+           "train": "training"}
 
 #: seconds a Slurm client command may take before it counts as hung
 SLURM_TIMEOUT_S = 60
@@ -86,8 +95,11 @@ class ArrayTask:
     index: int
     #: what the task works on, e.g. ``znunu/nominal shard 1``
     label: str
-    #: the files it makes; all present and sound = finished (empty: only Slurm can tell)
+    #: the files (or folder) it makes
     outputs: tuple[Path, ...] = ()
+    #: ``() -> (finished, why it is stale)`` from the files on disk: the pipeline's check of the piece
+    state: Callable[[], tuple[bool, str]] = dataclasses.field(default=lambda: (False, ""), compare=False,
+                                                             repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,66 +134,13 @@ class Submission:
 
 
 def plan_stage(study: Any, stage: str) -> list[ArrayTask]:
-    """The array tasks of ``stage``, index = position."""
-    if stage == "gen":
-        if study.generator.backend == "embedded":
-            from darkscan.gen.embedded import study_shards
+    """The array tasks of ``stage``, index = position: the pipeline's pieces of that stage."""
+    from darkscan.pipeline import stage_pieces
 
-            return [ArrayTask("gen", i, f"{t.sample}/{t.point_id} shard {t.shard}", (Path(t.output),))
-                    for i, t in enumerate(study_shards(study))]
-        return [ArrayTask("gen", i, f"{p.sample}/{p.point_id}") for i, p in enumerate(study.plan())]
-    if stage == "features":
-        return [ArrayTask("features", i, f"{p.sample}/{p.point_id}", (p.directory / "features.parquet",))
-                for i, p in enumerate(study.plan())]
-    if stage == "datasets":
-        return [ArrayTask("datasets", i, t.name, (study.output_dir / "datasets" / f"{t.name}.h5",))
-                for i, t in enumerate(study.training)]
-    if stage == "train":
-        return [ArrayTask("train", i, t.name) for i, t in enumerate(study.training)]
-    raise StudyError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
-
-
-def _finished(study: Any, task: ArrayTask, plans: dict[str, Any] | None = None) -> tuple[bool, str]:
-    """(finished, why it is stale) from the outputs on disk, by the same checks as a local resume.
-
-    ``plans`` caches the study's shard list and sample points across the tasks of one call.
-    """
-    if not task.outputs or not all(path.exists() for path in task.outputs):
-        return False, ""
-    plans = plans if plans is not None else {}
-    if task.stage == "gen":
-        from darkscan.gen.embedded import _stale, study_shards
-
-        if "shards" not in plans:
-            plans["shards"] = study_shards(study)
-        try:
-            stale = _stale(plans["shards"][task.index])
-        except DarkscanError as exc:  # not an event table at all
-            return False, str(exc)
-        return (not stale), "; ".join(stale)
-    if task.stage == "features":
-        from darkscan.analysis.features import _fingerprint, _selection_settings, point_inputs
-        from darkscan.analysis.selection import study_cuts
-        from darkscan.readers.events import read_event_table_metadata
-
-        if "points" not in plans:
-            plans["points"] = study.plan()
-        point = plans["points"][task.index]
-        inputs = point_inputs(point.directory)
-        cuts = study_cuts(study.selection.preset, study.selection.cuts)
-        try:
-            stored = read_event_table_metadata(task.outputs[0]).extra.get("inputs_fingerprint")
-        except DarkscanError:
-            return False, f"{task.outputs[0]}: unreadable"
-        if stored != _fingerprint(inputs, _selection_settings(cuts, study.luminosity_fb)):
-            return False, "older than its event files or the selection"
-        return True, ""
-    if task.stage == "datasets":
-        from darkscan.datasets.build import _file_fingerprint
-
-        # the task file is written last, with its fingerprint; pieces alone are not finished
-        return _file_fingerprint(task.outputs[0]) is not None, ""
-    return True, ""
+    if stage not in STAGES:
+        raise StudyError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
+    return [ArrayTask(stage, i, piece.label, piece.outputs, piece.state)
+            for i, piece in enumerate(stage_pieces(study, _PIECES[stage]))]
 
 
 def _stage_dir(study: Any, stage: str) -> Path:
@@ -198,32 +157,6 @@ def _study_path(study: Any) -> Path:
     return Path(study.source).resolve()
 
 
-def container_argv(study: Any) -> list[str]:
-    """``apptainer exec --bind …`` up to (not including) the scratch bind, the image and the command.
-
-    The study's folder and its output folder are bound explicitly (clusters do not bind project
-    storage by default), then ``cluster.container.binds``.
-    """
-    container = study.cluster.container
-    if container is None:
-        raise StudyError(f"{study.source}: cluster.container: the MadGraph backend runs in a container on a "
-                         "cluster; set cluster.container.image (an Apptainer .sif file or docker:// URI)")
-    argv = [container.runtime, "exec", "--cleanenv"]
-    for folder in dict.fromkeys([str(_study_path(study).parent), str(study.output_dir.resolve()), *container.binds]):
-        if ":" in folder or "," in folder:  # --bind splits on them (src:dst[:opts],…)
-            raise StudyError(f"{study.source}: cannot bind {folder!r} into the container: Apptainer's --bind "
-                             "splits paths at ':' and ','; rename the folder (or set cluster.container.binds)")
-        argv += ["--bind", folder]
-    return argv
-
-
-def _image(study: Any) -> str:
-    image = study.cluster.container.image
-    if "://" in image or Path(image).is_absolute():
-        return image
-    return str(_study_path(study).parent / image)
-
-
 def render_script(study: Any, stage: str) -> str:
     """The bash script of one stage's array tasks; every value from the study is shell-quoted."""
     import jinja2
@@ -233,21 +166,14 @@ def render_script(study: Any, stage: str) -> str:
         autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     environment.filters["q"] = _quote
     study_file = str(_study_path(study))
-    container = None
-    image = None
     names: list[str] = []
     if stage == "train":
         command = [_python(study), "-m", "darkscan", "train", study_file, "--task"]
         names = [t.name for t in study.training]
-    elif stage == "gen" and study.generator.backend == "madgraph":
-        container = container_argv(study)
-        image = _image(study)
-        command = [study.cluster.container.python, "-m", "darkscan", "task", study_file, "--stage", stage]
     else:
         command = [_python(study), "-m", "darkscan", "task", study_file, "--stage", stage]
-    scratch = study.cluster.scratch
-    return environment.get_template("task.sh.jinja").render(
-        scratch=scratch, names=names, container=container, image=image, command=command)
+    return environment.get_template("task.sh.jinja").render(scratch=study.cluster.scratch, names=names,
+                                                            command=command)
 
 
 def _quote(value: Any) -> str:
@@ -309,10 +235,9 @@ def run_task(study: Any, stage: str, index: int, *, scratch: Path | None = None)
     if not 0 <= index < len(tasks):
         raise StudyError(f"{study.source}: {stage} has {len(tasks)} tasks, no index {index}")
     label = tasks[index].label
+    if stage == "integrate" or (stage == "gen" and study.generator.backend == "madgraph"):
+        return _run_madgraph_task(study, stage, index, label, scratch)
     if stage == "gen":
-        if study.generator.backend != "embedded":
-            raise StudyError(f"{study.source}: generator.backend {study.generator.backend!r}: this darkscan runs "
-                             "only the embedded backend in array tasks")
         from darkscan.gen.embedded import run_study_shard
 
         result = run_study_shard(study, index, work_dir=scratch)
@@ -337,6 +262,48 @@ def run_task(study: Any, stage: str, index: int, *, scratch: Path | None = None)
         paths = build_datasets(study, tasks=[label])
         return f"{label}: {paths[0]}"
     raise StudyError(f"stage {stage!r} has no array worker (train tasks run `darkscan train`)")
+
+
+def task_executor(study: Any, scratch: Path | None) -> Any:
+    """The study's MadGraph executor for an array task: a container also binds the study folder, the output
+    folder and the task's scratch (clusters bind none of them by default)."""
+    from darkscan.gen import madgraph
+
+    binds = (_study_path(study).parent, study.output_dir.resolve(), *([Path(scratch).resolve()] if scratch else []))
+    return madgraph.study_executor(study, binds=tuple(dict.fromkeys(binds)))
+
+
+def _run_madgraph_task(study: Any, stage: str, index: int, label: str, scratch: Path | None) -> str:
+    """One gridpack integration (``integrate``) or one MG5 chunk (``gen``) through the study's executor."""
+    from darkscan.gen import madgraph
+    from darkscan.gen.executors import LocalExecutor
+
+    chunks = madgraph.study_chunks(study)
+    if stage == "integrate":
+        task = [t for t in chunks if t.chunk == 0][index]
+        if madgraph.gridpack_path(task).is_file():
+            return f"{label}: already finished"
+    else:
+        task = chunks[index]
+        if task.output.exists():
+            problems = madgraph.stale(task)
+            if problems:
+                raise StudyError(*problems)
+            return f"{label}: already finished"
+        if task.gridpack and not madgraph.gridpack_path(task).is_file():
+            # integrating here would race the point's other chunks in one folder
+            raise StudyError(f"{label}: no gridpack at {madgraph.gridpack_path(task)}; its integrate task makes "
+                             "it (`darkscan submit --stage gen` submits those first)")
+    executor = task_executor(study, scratch)
+    if isinstance(executor, LocalExecutor):  # a missing installation: one line, before any work
+        executor.mg5_home()
+        if study.detector.simulation == "delphes":
+            executor.delphes_home()
+    if stage == "integrate":
+        return f"{label}: {madgraph.run_gridpack(task, executor, work_dir=scratch)}"
+    record = madgraph.run_chunk(task, executor, work_dir=scratch)
+    return (f"{label}: {record['n_accepted']} of {record['n_events']} events, σ = {record['cross_section_pb']:.5g} pb, "
+            f"{record['seconds']:.1f} s")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -439,7 +406,6 @@ def job_status(study: Any, stages: Sequence[str] = STAGES, *, runner: Runner = s
     job_ids = sorted({job for jobs in latest.values() for job, _ in jobs.values()}, key=int)
     states, _ = _slurm_states(job_ids, runner) if job_ids else ({}, False)
     rows = []
-    cache: dict[str, Any] = {}
     for stage, tasks in plans.items():
         for task in tasks:
             job, offset = latest[stage].get(task.index, (None, 0))
@@ -451,9 +417,8 @@ def job_status(study: Any, stages: Sequence[str] = STAGES, *, runner: Runner = s
                 rows.append(TaskStatus(stage, task.index, task.label, state, job, log,
                                        info if state == "pending" else ""))
                 continue
-            finished, stale = _finished(study, task, cache) if task.outputs else (False, "")
-            if finished or (not task.outputs and (slurm_state == "COMPLETED"
-                                                  or (not slurm_state and _log_ended(log)))):
+            finished, stale = task.state()
+            if finished:
                 rows.append(TaskStatus(stage, task.index, task.label, "done", job, log))
             elif slurm_state in _FAILED:
                 rows.append(TaskStatus(stage, task.index, task.label, "failed", job, log,
@@ -476,12 +441,6 @@ def job_status(study: Any, stages: Sequence[str] = STAGES, *, runner: Runner = s
     return rows
 
 
-def _log_ended(log: Path | None) -> bool:
-    if log is None or not log.exists():
-        return False
-    return any(line.startswith("darkscan-task end") for line in log.read_text(errors="replace").splitlines()[-5:])
-
-
 # ----------------------------------------------------------------------------------------------
 # Submitting
 
@@ -496,13 +455,11 @@ def submit(study: Any, stages: Sequence[str], *, retry_failed: bool = False, dry
     Tasks that failed or were cancelled are resubmitted only with ``retry_failed``. Raises
     :class:`SlurmUnavailableError` (exit 2) on a machine without ``sbatch`` unless ``dry_run``.
     """
-    stages = [s for s in STAGES if s in stages]
+    # a gridpack's seed chunks need its integration: generation includes it
+    stages = [s for s in STAGES if s in stages or (s == "integrate" and "gen" in stages)]
     if not dry_run and shutil.which("sbatch") is None:
         raise SlurmUnavailableError("sbatch not found: this machine has no Slurm; `darkscan submit --dry-run` writes "
                                     "the job scripts and prints the sbatch lines")
-    if "gen" in stages and study.generator.backend == "madgraph" and not dry_run:
-        raise StudyError(f"{study.source}: generator.backend madgraph: running MadGraph in array tasks is not built "
-                         "yet; `darkscan submit --dry-run` writes the Apptainer job scripts")
     stages = [s for s in stages if plan_stage(study, s)]
     first = STAGES.index(stages[0]) if stages else 0
     upstream_stage = STAGES[first - 1] if first > 0 else None
@@ -529,8 +486,7 @@ def submit(study: Any, stages: Sequence[str], *, retry_failed: bool = False, dry
             new = [s.job_id for s in submissions if s.stage == before and s.job_id]
             after = sorted({*new, *(j for j in queued if j)}, key=int)
         if dry_run:  # no Slurm to ask: what is not finished on disk
-            cache: dict[str, Any] = {}
-            todo = [t.index for t in tasks if not _finished(study, t, cache)[0]]
+            todo = [t.index for t in tasks if not t.state()[0]]
             if not todo:
                 continue
         else:

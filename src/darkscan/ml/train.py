@@ -58,6 +58,7 @@ __all__ = [
     "model_path",
     "train_study",
     "train_units",
+    "unfinished_units",
 ]
 
 MODEL_FORMAT = "darkscan-model"
@@ -338,6 +339,27 @@ def _grid_key(data: UnitData) -> tuple[Any, ...]:
     return (data.x_train.shape, data.x_val.shape, data.n_outputs)
 
 
+def _finished_sidecar(path: Path, settings_hash: str) -> dict[str, Any] | None:
+    """The sidecar of a finished unit: the ``.keras`` is there and its sidecar (written last) records these
+    settings, which include the dataset's fingerprint; None otherwise."""
+    sidecar = _read_sidecar(path.with_suffix(".json"))
+    if sidecar is not None and sidecar.get("settings_hash") == settings_hash and path.exists():
+        return sidecar
+    return None
+
+
+def unfinished_units(study: Study, task_name: str) -> list[str]:
+    """The units of a task that :func:`train_units` would train now (resume check; trains nothing).
+
+    Raises:
+        InputFileError: the task's dataset is missing or does not match the study.
+    """
+    task = task_of(study, task_name)
+    settings = _settings_hash(task, training_seed(study, task), dataset_fingerprint(study, task.name))
+    return [unit for unit in units(study, task.name)
+            if _finished_sidecar(model_path(study, task.name, unit), settings) is None]
+
+
 def train_units(study: Study, task_name: str, unit_ids: Sequence[str] | None = None, *,
                 progress: Progress | None = None) -> list[TrainedUnit]:
     """Train (or skip when up to date) the units of one task; all of them when ``unit_ids`` is None."""
@@ -359,8 +381,8 @@ def train_units(study: Study, task_name: str, unit_ids: Sequence[str] | None = N
     todo: list[str] = []
     for unit in wanted:
         path = model_path(study, task.name, unit)
-        sidecar = _read_sidecar(path.with_suffix(".json"))
-        if sidecar is not None and sidecar.get("settings_hash") == settings and path.exists():
+        sidecar = _finished_sidecar(path, settings)
+        if sidecar is not None:
             done.append(TrainedUnit(task.name, unit, path, sidecar, skipped=True))
         else:
             todo.append(unit)
