@@ -17,10 +17,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from shared import mg5_home
 from slurm_cluster import start_cluster, stop_cluster, wait_until
 from typer.testing import CliRunner
 
 from darkscan.cli.main import app
+from darkscan.gen.madgraph import study_chunks
 from darkscan.hpc.slurm import job_status, plan_stage
 from darkscan.study import load_study
 
@@ -232,3 +234,80 @@ def test_a_failed_stage_cancels_the_stages_after_it_and_retry_resumes_the_chain(
     assert f"--dependency=afterok:{jobs['gen']}" in lines[1] and f"--dependency=afterok:{jobs['features']}" in lines[2]
     wait_until(lambda: _settled(study, STAGES), timeout_s=600, what="the retried chain")
     assert {r.state for r in job_status(study, STAGES)} == {"done"}
+
+
+def test_madgraph_gridpack_integrates_then_runs_its_seed_chunks_and_resumes(cluster: Path, tmp_path: Path) -> None:
+    """Real MG5 (``.ci/install-mg5``, local executor) in array tasks: one integration task, then one task per
+    seed chunk after it; a cancelled chunk leaves nothing finished-looking and only it is retried."""
+    mg5 = mg5_home()
+    data = {"name": "mg5-arrays", "output": "mg5-arrays",
+            "generator": {"backend": "madgraph", "executor": "local", "mg5_path": str(mg5), "gridpack": True,
+                          "n_events": 200, "shard_events": 100, "seed": 3},
+            "samples": [{"name": "znunu", "process": "sm_znunu_jet"}]}
+    path = tmp_path / "mg5.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    study = load_study(path)
+    result = runner.invoke(app, ["submit", str(path), "-s", "gen"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    integrate_job = str(_jobs(study, "integrate")[0]["job_id"])
+    assert len(lines) == 2 and "--array=0 " in lines[0] and "--array=0-1 " in lines[1]
+    assert f"--dependency=afterok:{integrate_job}" in lines[1]
+    stages = ["integrate", "gen"]
+    wait_until(lambda: _settled(study, stages), timeout_s=1200, what="the MG5 integrate → chunk arrays")
+    assert [(r.stage, r.state) for r in job_status(study, stages)] == [("integrate", "done"), ("gen", "done"),
+                                                                      ("gen", "done")], \
+        [(r.state, r.detail, r.log) for r in job_status(study, stages)]
+    result = runner.invoke(app, ["jobs", str(path), "-s", "gen"])
+    assert result.stdout.splitlines() == ["integrate: 1/1 done (1 done)", "gen: 2/2 done (2 done)"]
+    gen_job = str(_jobs(study, "gen")[0]["job_id"])
+    wait_until(lambda: len(_sacct(integrate_job, gen_job)) == 3
+               and all(v[2] != "Unknown" for v in _sacct(integrate_job, gen_job).values()),
+               timeout_s=30, what="sacct records")
+    times = _sacct(integrate_job, gen_job)
+    assert min(times[f"{gen_job}_{i}"][1] for i in (0, 1)) >= times[f"{integrate_job}_0"][2], "chunks ran before the gridpack"
+
+    chunks = study_chunks(study)
+    records = [json.loads(c.record_path.read_text()) for c in chunks]
+    # one gridpack, two seeds, σ of Z(νν)j with ptj > 130 (shared/data/README.md: 45.87 ± 0.33 pb)
+    assert [r["seed"] for r in records] == [c.seed for c in chunks] and chunks[0].seed != chunks[1].seed
+    assert [r["n_events"] for r in records] == [100, 100]
+    for record in records:
+        assert record["cross_section_pb"] == pytest.approx(45.87, rel=0.05)
+    lhe = [Path(r["lhe_file"]).read_bytes() for r in records]
+    assert lhe[0] != lhe[1], "the seed chunks are not independent"
+    for chunk in chunks:
+        table = pq.read_table(chunk.output)
+        assert table.num_rows == records[chunk.chunk]["n_accepted"] > 0
+    # the work happened in the task's scratch, not in the output folder
+    assert not list((chunks[0].output.parent.parent / "madgraph").glob("run-*"))
+    print(f"MG5 gridpack chunks of 100 events: {[round(r['seconds'], 1) for r in records]} s")
+
+    # a chunk killed mid-way leaves no events; the retry reruns it alone, never the finished one
+    finished = chunks[0].output.stat().st_mtime_ns
+    events = pq.read_table(chunks[1].output)
+    chunks[1].output.unlink()
+    chunks[1].record_path.unlink()
+    assert job_status(study, ["gen"])[1].detail == "ended without its output"
+    result = runner.invoke(app, ["submit", str(path), "-s", "gen", "--retry-failed"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1 and "--array=1 " in result.stdout  # the gridpack is kept
+    job = str(_jobs(study, "gen")[-1]["job_id"])
+
+    def running() -> bool:
+        out = subprocess.run(["squeue", "-h", "-r", "-j", job, "-o", "%i|%T"], capture_output=True, text=True,
+                             timeout=60, check=False).stdout
+        return f"{job}_1|RUNNING" in out.split()
+
+    wait_until(running, timeout_s=300, what="chunk 1 running", poll_s=0.2)
+    subprocess.run(["scancel", f"{job}_1"], check=True, timeout=60)
+    wait_until(lambda: _settled(study, stages), timeout_s=300, what="the cancel")
+    wait_until(lambda: job_status(study, ["gen"])[1].state == "cancelled", timeout_s=30, what="sacct of the cancel")
+    assert not chunks[1].output.exists()
+    result = runner.invoke(app, ["submit", str(path), "-s", "gen", "--retry-failed"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1 and "--array=1 " in result.stdout
+    wait_until(lambda: _settled(study, stages), timeout_s=600, what="the retried chunk")
+    assert [r.state for r in job_status(study, stages)] == ["done"] * 3
+    assert chunks[0].output.stat().st_mtime_ns == finished
+    assert pq.read_table(chunks[1].output).equals(events), "the same seed gave other events"
