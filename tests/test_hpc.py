@@ -338,3 +338,28 @@ def test_madgraph_tasks_run_mg5_through_apptainer_with_study_output_and_scratch_
     with pytest.raises(StudyError, match="no gridpack at .*its integrate task makes it"):
         slurm.run_task(study, "gen", 1, scratch=scratch)
     assert not list(tmp_path.rglob("canary*"))
+
+
+def test_task_states_are_the_pipelines_resume_checks(tmp_path: Path) -> None:
+    """A task is done exactly when a local run would skip its piece, and stale when that run would refuse
+    or redo it."""
+    from darkscan.pipeline import run_pipeline
+
+    data = _study_data(generator={"n_events": 100, "shard_events": 50},
+                       samples=[{"name": "znunu", "process": "sm_znunu_jet"}])
+    data.pop("training")
+    path = _write_study(tmp_path, data)
+    study = load_study(path)
+    assert {t.state() for s in ("gen", "features") for t in slurm.plan_stage(study, s)} == {(False, "")}
+    run_pipeline(study, until="features")
+    assert {t.state() for s in ("gen", "features") for t in slurm.plan_stage(study, s)} == {(True, "")}
+    # another selection: the feature table is stale, the shards stay finished
+    changed = load_study(_write_study(tmp_path, {**data, "selection": {"cuts": [{"feature": "met", "min": 300}]}}))
+    assert [t.state() for t in slurm.plan_stage(changed, "features")] == [
+        (False, "older than its event files or the selection")]
+    assert [r.state for r in slurm.job_status(changed, ["gen", "features"])] == [
+        "done", "done", "stale"]
+    # another seed: the finished shards are from another configuration
+    reseeded = load_study(_write_study(tmp_path, {**data, "generator": {**data["generator"], "seed": 9}}))
+    done, why = slurm.plan_stage(reseeded, "gen")[0].state()
+    assert not done and "seed (generator.seed changed)" in why
