@@ -311,3 +311,26 @@ def test_madgraph_gridpack_integrates_then_runs_its_seed_chunks_and_resumes(clus
     assert [r.state for r in job_status(study, stages)] == ["done"] * 3
     assert chunks[0].output.stat().st_mtime_ns == finished
     assert pq.read_table(chunks[1].output).equals(events), "the same seed gave other events"
+
+
+def test_madgraph_point_without_gridpack_is_one_task_of_one_mg5_run(cluster: Path, tmp_path: Path) -> None:
+    mg5 = mg5_home()
+    data = {"name": "mg5-plain", "output": "mg5-plain",
+            "generator": {"backend": "madgraph", "executor": "local", "mg5_path": str(mg5), "n_events": 100, "seed": 4},
+            "samples": [{"name": "znunu", "process": "sm_znunu_jet"}]}
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    study = load_study(path)
+    result = runner.invoke(app, ["submit", str(path), "-s", "gen"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 1 and "--array=0 " in result.stdout  # no integrate array
+    wait_until(lambda: _settled(study, ["gen"]), timeout_s=900, what="the MG5 task")
+    rows = job_status(study, ["integrate", "gen"])
+    assert [(r.stage, r.state) for r in rows] == [("gen", "done")], [(r.state, r.detail, r.log) for r in rows]
+    (chunk,) = study_chunks(study)
+    record = json.loads(chunk.record_path.read_text())
+    assert record["cross_section_pb"] == pytest.approx(45.87, rel=0.05) and record["executor"]["kind"] == "local"
+    assert pq.read_table(chunk.output).num_rows == record["n_accepted"] > 0
+    assert "darkscan-task end" in rows[0].log.read_text()
+    result = runner.invoke(app, ["submit", str(path), "-s", "gen"])
+    assert result.exit_code == 0 and result.stdout == "" and "nothing to submit" in result.stderr
