@@ -1,0 +1,177 @@
+"""Event-level datasets and the ``event_dnn`` baseline, on synthetic feature tables with known spectra.
+
+The tables are written with darkscan's own feature-table writer: two backgrounds (Z(νν)j-like and
+W(ℓν)j-like, different σ) and a spin-1 signal at two mediator masses whose MET is harder and whose
+jets are more central. The dataset is built by :mod:`darkscan.datasets.events`, the network trained
+by :mod:`darkscan.ml.train` and evaluated by :mod:`darkscan.ml.events`, as ``darkscan run`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from darkscan.datasets.build import build_datasets
+from darkscan.datasets.events import PARTS, training_weights
+from darkscan.errors import InputFileError, StudyError
+from darkscan.readers.events import EventTableMetadata, write_feature_table
+from darkscan.study import Study, parse_study
+
+# sample: (σ pb, MET slope GeV, η width); the signal is harder and more central
+SPECTRA = {"znunu": (200.0, 110.0, 1.6), "wlnu": (300.0, 90.0, 1.8), "spin1": (0.5, 260.0, 1.0)}
+FEATURES = ["met", "leading_jet_pt", "leading_jet_eta"]
+N_EVENTS = 3000
+
+
+def study_data(**task: Any) -> dict[str, Any]:
+    return {
+        "name": "evtoy",
+        "luminosity_fb": 139.0,
+        "samples": [
+            {"name": "znunu", "process": "sm_znunu_jet"},
+            {"name": "wlnu", "process": "sm_wlnu_jet"},
+            {"name": "spin1", "process": "spin1_monojet", "scan": {"m_med": [500, 2000]}},
+        ],
+        "datasets": {"seed": 7},
+        "training": [{"name": "events", "labels": "binary", "signals": ["spin1"], "network": "event_dnn",
+                      "features": FEATURES, "epochs": 40, "patience": 6, "learning_rate": 3e-3,
+                      "batch_size": 128, "units": 32, **task}],
+    }
+
+
+def write_pools(study: Study, n_events: int = N_EVENTS) -> None:
+    rng = np.random.default_rng(99)
+    for point in study.plan():
+        sigma, slope, eta_width = SPECTRA[point.sample]
+        if point.sample == "spin1":
+            slope *= (float(point.parameters["m_med"]) / 1000.0) ** 0.3
+        met = 150.0 + rng.exponential(slope, n_events)
+        jet_pt = met * rng.normal(1.0, 0.1, n_events)
+        eta = rng.normal(0.0, eta_width, n_events)
+        # a few events without a jet (NaN features) must be dropped, not fed to the network
+        jet_pt[:5] = np.nan
+        # generator weights that vary, so that σ·L·w/ΣW is not a constant per sample
+        weight = rng.uniform(0.5, 1.5, n_events)
+        columns = {"met": met, "leading_jet_pt": jet_pt, "leading_jet_eta": eta, "weight": weight,
+                   "passed": met > 200.0}
+        metadata = EventTableMetadata(sample=point.sample, source="embedded", level="detector",
+                                      cross_section_pb=sigma, sum_weights=float(weight.sum()), n_accepted=n_events,
+                                      parameters=dict(point.parameters))
+        write_feature_table(point.directory / "features.parquet", columns, metadata)
+
+
+def make_study(root: Path, **task: Any) -> Study:
+    study = parse_study(study_data(**task), source=root / "evtoy.yaml")
+    write_pools(study)
+    return study
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Study:
+    study = make_study(tmp_path_factory.mktemp("evtoy"))
+    build_datasets(study, plots=False)
+    return study
+
+
+def _selected_fraction(table: Path) -> tuple[float, float]:
+    """(Σ generator weights of the events kept, Σ of all), read back from the feature table independently."""
+    import pyarrow.parquet as pq
+
+    columns = pq.read_table(table).to_pydict()
+    weight = np.asarray(columns["weight"])
+    features = np.column_stack([np.asarray(columns[f], dtype=np.float64) for f in FEATURES])
+    kept = np.asarray(columns["passed"], dtype=bool) & np.all(np.isfinite(features), axis=1)
+    return float(weight[kept].sum()), float(weight.sum())
+
+
+def test_physical_weights_sum_to_sigma_lumi_efficiency(built: Study) -> None:
+    path = built.output_dir / "datasets" / "events.h5"
+    with h5py.File(path, "r") as h5:
+        samples = json.loads(h5.attrs["samples"])
+        sample, physical, x = h5["sample"][...], h5["weight_physical"][...], h5["x"][...]
+        assert json.loads(h5.attrs["features"]) == FEATURES and h5.attrs["format"] == "darkscan-events"
+    assert [s["key"] for s in samples] == ["znunu.nominal", "wlnu.nominal", "spin1.m_med-500", "spin1.m_med-2000"]
+    assert np.isfinite(x).all()
+    for i, entry in enumerate(samples):
+        point = next(p for p in built.plan() if f"{p.sample}.{p.point_id}" == entry["key"])
+        kept, total = _selected_fraction(point.directory / "features.parquet")
+        sigma = SPECTRA[point.sample][0]
+        # σ [pb] · L [fb⁻¹] · 1000 [fb/pb] · (selected fraction)
+        expected = sigma * 139.0 * 1000.0 * kept / total
+        assert physical[sample == i].sum() == pytest.approx(expected, rel=1e-12)
+        assert entry["physical_events"] == pytest.approx(expected, rel=1e-12)
+        assert entry["selected_fraction"] == pytest.approx(kept / total, rel=1e-12)
+        # the 5 jet-less events of each table are dropped, not given to the network
+        assert entry["events"] < N_EVENTS
+
+
+def test_split_is_stratified_disjoint_and_shared_by_units(built: Study) -> None:
+    from darkscan.ml.data import load_unit, units
+
+    with h5py.File(built.output_dir / "datasets" / "events.h5", "r") as h5:
+        sample, part = h5["sample"][...], h5["part"][...]
+    for i in np.unique(sample):
+        counts = np.bincount(part[sample == i], minlength=3)
+        n = counts.sum()
+        assert abs(counts[PARTS["train"]] - 0.64 * n) <= 1 and abs(counts[PARTS["val"]] - 0.16 * n) <= 1
+    assert units(built, "events") == ["spin1.m_med-500", "spin1.m_med-2000"]
+    a, b = (load_unit(built, "events", u) for u in units(built, "events"))
+    for data in (a, b):
+        assert data.x_train.shape[1] == 3 and data.kind == "events" and data.class_names[0] == "SM"
+        np.testing.assert_allclose(data.x_train.mean(axis=0), 0, atol=1e-4)  # scaling fitted on the training part
+    # both units test on the same background events
+    np.testing.assert_array_equal(a.test_index[a.y_test == 0], b.test_index[b.y_test == 0])
+    assert not set(a.test_index[a.y_test == 1]) & set(b.test_index[b.y_test == 1])
+
+
+def test_same_seed_same_bytes_other_seed_other_split(built: Study, tmp_path: Path) -> None:
+    import hashlib
+
+    def digest(study: Study) -> str:
+        return hashlib.sha256((study.output_dir / "datasets" / "events.h5").read_bytes()).hexdigest()
+
+    again = make_study(tmp_path / "again")
+    build_datasets(again, plots=False)
+    assert digest(again) == digest(built)
+    data = study_data()
+    data["datasets"]["seed"] = 8
+    other = parse_study(data, source=tmp_path / "other" / "evtoy.yaml")
+    write_pools(other)
+    build_datasets(other, plots=False)
+    assert digest(other) != digest(built)
+    with h5py.File(other.output_dir / "datasets" / "events.h5", "r") as h5o, \
+            h5py.File(built.output_dir / "datasets" / "events.h5", "r") as h5b:
+        np.testing.assert_array_equal(h5o["x"][...], h5b["x"][...])
+        assert (h5o["part"][...] != h5b["part"][...]).mean() > 0.3
+
+
+def test_weight_schemes() -> None:
+    rng = np.random.default_rng(1)
+    y = np.r_[np.zeros(700, int), np.ones(300, int)]
+    physical = np.r_[rng.uniform(1e3, 3e3, 700), rng.uniform(0.1, 0.3, 300)]
+    np.testing.assert_array_equal(training_weights("none", "none", y, physical), np.ones(1000))
+    weights = training_weights("physical", "none", y, physical)
+    np.testing.assert_allclose(weights / physical, weights[0] / physical[0])
+    assert weights.mean() == pytest.approx(1.0)
+    balanced = training_weights("balanced", "none", y, physical)
+    assert balanced[y == 0].sum() == pytest.approx(300) and balanced[y == 1].sum() == pytest.approx(300)
+    # within the background the samples keep their physical proportions
+    np.testing.assert_allclose(balanced[y == 0] / physical[y == 0], balanced[0] / physical[0])
+    classes = training_weights("none", "balanced", y, physical)
+    assert classes[y == 0].sum() == pytest.approx(500) and classes[y == 1].sum() == pytest.approx(500)
+    assert classes[y == 1][0] == pytest.approx(1000 / (2 * 300))
+
+
+def test_unit_weights_follow_the_scheme(built: Study) -> None:
+    from darkscan.ml.data import load_unit
+
+    data = load_unit(built, "events", "spin1.m_med-2000")
+    for w, y in ((data.sample_weight_train, data.y_train), (data.sample_weight_val, data.y_val)):
+        assert w[y == 0].sum() == pytest.approx(np.sum(y == 1), rel=1e-5)
+        assert w[y == 1].sum() == pytest.approx(np.sum(y == 1), rel=1e-5)
