@@ -320,7 +320,7 @@ def evaluate_task(study: Study, task_name: str, *, progress: Progress | None = N
     if task.network == "event_dnn":  # single events: other references (darkscan.ml.events)
         from darkscan.ml.events import evaluate_event_task
 
-        return evaluate_event_task(study, task, progress=progress, trees=trees, threads=threads, plots=plots)
+        return evaluate_event_task(study, task, progress=progress, trees=trees, threads=threads, plots=plots, onnx=onnx)
     progress = progress if progress is not None else NullProgress()
     unit_ids = units(study, task.name)
     path = dataset_path(study, task.name)

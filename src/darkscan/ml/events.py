@@ -14,7 +14,9 @@ test part:
 - the AUC with physical weights (σ·L/ΣW: the backgrounds in their physical mix) and unweighted;
 - the significance scan over the network's score cut with physical weights: ``s`` and ``b`` are the
   selection's expected yields σ·L·ε times the weighted test fraction above the cut, Asimov Z with and
-  without a 10 % background uncertainty (:func:`darkscan.ml.metrics.significance_scan`);
+  without a 10 % background uncertainty (:func:`darkscan.ml.metrics.significance_scan`); the best
+  cut keeps at least ``MIN_TEST_BACKGROUND`` simulated background test events, so that its
+  background efficiency is measured, not a fluke of a few events;
 - beside it on the same test events: the **cut-and-count on the study's selection** (every test
   event passes it, so s and b are the selection yields and Z = Z(s, b)) and scikit-learn's
   ``HistGradientBoostingClassifier`` trained on the same training events with the same weights
@@ -262,7 +264,7 @@ def _csv(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def evaluate_event_task(study: Study, task: TrainingTask, *, progress: Progress | None = None, trees: bool = True,
-                        threads: int | None = None, plots: bool = True) -> dict[str, Any]:
+                        threads: int | None = None, plots: bool = True, onnx: bool = False) -> dict[str, Any]:
     """Evaluate every unit of an event-level task; write ``evaluation/<task>.json`` and ``.csv``; return the JSON data.
 
     Raises:
@@ -296,6 +298,11 @@ def evaluate_event_task(study: Study, task: TrainingTask, *, progress: Progress 
         row["network"] = sidecar.get("network")
         row["weights"] = {"scheme": task.weights, "class_weight": task.class_weight}
         curves["history"][unit] = sidecar.get("history") or {}
+        if onnx:
+            from darkscan.ml.onnx import export_onnx
+
+            difference = export_onnx(network, data, file.with_suffix(".onnx"))
+            row["onnx"] = {"file": file.with_suffix(".onnx").name, "max_deviation": difference}
         rows.append(row)
         progress.advance(progress_id, 1)
     result: dict[str, Any] = {
