@@ -333,3 +333,19 @@ def test_stale_dataset_and_foreign_model_are_refused(evaluated: tuple[Study, dic
     shutil.copytree(study.output_dir / "models", other.output_dir / "models")
     with pytest.raises(InputFileError, match="trained on another dataset"):
         evaluate_study(other)
+
+
+def test_onnx_export_takes_raw_features(evaluated: tuple[Study, dict[str, Any]], tmp_path: Path) -> None:
+    pytest.importorskip("tf2onnx")
+    from darkscan.ml.data import load_unit
+    from darkscan.ml.onnx import export_onnx, onnx_predict
+    from darkscan.ml.train import load_model, model_path
+
+    study, _ = evaluated
+    data = load_unit(study, "events", "spin1.m_med-2000")
+    network, _ = load_model(model_path(study, "events", data.unit), dataset_fingerprint=data.dataset_fingerprint)
+    deviation = export_onnx(network, data, tmp_path / "events.onnx")
+    assert deviation < 1e-5
+    # the scaling is inside the graph: raw GeV features in, the network's score out
+    scores = onnx_predict(tmp_path / "events.onnx", data.raw_test)[:, 0]
+    np.testing.assert_allclose(scores, np.asarray(network.predict(data.x_test, verbose=0))[:, 0], atol=1e-5)
