@@ -349,3 +349,21 @@ def test_onnx_export_takes_raw_features(evaluated: tuple[Study, dict[str, Any]],
     # the scaling is inside the graph: raw GeV features in, the network's score out
     scores = onnx_predict(tmp_path / "events.onnx", data.raw_test)[:, 0]
     np.testing.assert_allclose(scores, np.asarray(network.predict(data.x_test, verbose=0))[:, 0], atol=1e-5)
+
+
+def test_cli_train_and_evaluate(evaluated: tuple[Study, dict[str, Any]]) -> None:
+    import yaml
+
+    from darkscan.cli.main import app
+
+    study, _ = evaluated
+    assert study.source is not None
+    study.source.write_text(yaml.safe_dump(study_data()))
+    result = CliRunner().invoke(app, ["train", str(study.source)])
+    assert result.exit_code == 0, result.output
+    assert "events/spin1.m_med-500: event_dnn, up to date" in result.output
+    result = CliRunner().invoke(app, ["evaluate", str(study.source), "--no-trees", "--no-plots"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("events/spin1.m_med-2000:"))
+    assert "Z selection" in line and "best cut" in line
+    assert str(study.output_dir / "evaluation" / "events.json") in result.output
