@@ -276,8 +276,10 @@ def evaluate_event_task(study: Study, task: TrainingTask, *, progress: Progress 
     from darkscan.ml.train import load_model, model_path
 
     progress = progress if progress is not None else NullProgress()
+    from darkscan.ml.data import dataset_path
+
     unit_ids = event_units(study, task)
-    path, fingerprint = _open(study, task)[0], event_fingerprint(study, task)
+    path, fingerprint = dataset_path(study, task.name), event_fingerprint(study, task)
     curves: dict[str, Any] = {"roc": {}, "significance": {}, "confusion": {}, "regression": {}, "history": {}}
     rows = []
     progress_id = progress.add_task(f"{task.name}: evaluating", total=len(unit_ids))
