@@ -367,3 +367,16 @@ def test_cli_train_and_evaluate(evaluated: tuple[Study, dict[str, Any]]) -> None
     line = next(x for x in result.output.splitlines() if x.startswith("events/spin1.m_med-2000:"))
     assert "Z selection" in line and "best cut" in line
     assert str(study.output_dir / "evaluation" / "events.json") in result.output
+
+
+def test_same_seed_same_weighted_training(evaluated: tuple[Study, dict[str, Any]]) -> None:
+    """Retrain one unit from scratch: the weighted loss history is the same, epoch for epoch."""
+    from darkscan.ml.train import model_path, train_units
+
+    study, _ = evaluated
+    sidecar_path = model_path(study, "events", "spin1.m_med-500").with_suffix(".json")
+    before = json.loads(sidecar_path.read_text())
+    sidecar_path.unlink()
+    (again,) = train_units(study, "events", ["spin1.m_med-500"])
+    assert not again.skipped
+    assert again.sidecar["history"] == before["history"] and again.sidecar["test"] == before["test"]

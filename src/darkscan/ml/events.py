@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from darkscan.ml.data import UnitData
     from darkscan.study import Study, TrainingTask
 
-__all__ = ["EventTest", "evaluate_event_task", "event_fingerprint", "event_units", "load_event_unit"]
+__all__ = ["MIN_TEST_BACKGROUND", "EventTest", "evaluate_event_task", "event_fingerprint", "event_units", "load_event_unit"]
 
 #: relative background uncertainty of the ``z_sigma_b`` columns
 RELATIVE_SIGMA_B = 0.1

@@ -198,10 +198,12 @@ def _event_summary(study: Any) -> list[Block]:
                          _auc(unit.get("auc_gradient_boosting")), z(selection), z(best), z(tree)))
     if not rows:
         return []
+    from darkscan.ml.events import MIN_TEST_BACKGROUND
+
     text = (f"Event-level classifiers (event_dnn) on the test events, with physical weights σ·L/ΣW at "
             f"{study.luminosity_fb:g} fb⁻¹. Z is the Asimov discovery significance of s signal over b background "
             "events: after the study selection alone (cut-and-count), and at the best cut on the network's and the "
-            "gradient-boosted trees' score (the cut keeps at least 20 simulated background test events).")
+            f"gradient-boosted trees' score (the cut keeps at least {MIN_TEST_BACKGROUND} simulated background test events).")
     return [Heading("Event-level classifiers"), Text(text), Table(EVENT_SUMMARY_HEADER, tuple(rows))]
 
 
