@@ -10,7 +10,7 @@ Map of the package (one line per module):
 - ``darkscan.gen``        embedded Pythia 8 recipes, the fast detector, sharded runs, LHE showering
 - ``darkscan.readers``    LHE, HepMC3 and Delphes ROOT readers → one event-table schema
 - ``darkscan.analysis``   kinematic features, selections and cut flows, the luminosity view
-- ``darkscan.datasets``   histogram datasets at fixed S/√B and their optimal-AUC ceiling
+- ``darkscan.datasets``   histogram datasets at fixed S/√B and their optimal-AUC ceiling; event-level datasets
 - ``darkscan.hpc``        a study's stages as Slurm job arrays: scripts, submission, status, retry
 - ``darkscan.ml``         training units from the datasets, Keras networks, the training loop (``darkscan train``), evaluation (``darkscan evaluate``)
 - ``darkscan.pipeline``   the stages declared once, content fingerprints, run manifest, status

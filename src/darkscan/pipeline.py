@@ -226,7 +226,18 @@ def _datasets_settings(study: Study) -> Any:
 
     return {"format_version": FORMAT_VERSION, "histograms": [h.model_dump(mode="json") for h in study.histograms],
             "datasets": study.datasets.model_dump(mode="json"),
-            "tasks": [t.model_dump(mode="json", include=set(DATASET_TASK_FIELDS)) for t in study.training]}
+            "tasks": [t.model_dump(mode="json", include=set(DATASET_TASK_FIELDS)) for t in study.training],
+            **_event_datasets_settings(study)}
+
+
+def _event_datasets_settings(study: Study) -> Any:
+    # only studies with event-level tasks get the key, so other studies keep their fingerprints
+    tasks = [t for t in study.training if t.network == "event_dnn"]
+    if not tasks:
+        return {}
+    from darkscan.datasets.events import event_dataset_settings
+
+    return {"event_tasks": [event_dataset_settings(study, t) for t in tasks]}
 
 
 def _datasets_writes(study: Study) -> list[Path]:

@@ -245,10 +245,19 @@ class TrainingTask(_Strict):
     name: Name
     labels: Literal["binary", "multimodel", "multiclass", "pure", "regression"]
     signals: list[str] = Field(min_length=1)
-    histogram: str
+    #: the histogram the dataset is made of (every network but ``event_dnn``)
+    histogram: str | None = None
     #: ``dnn`` (dense), ``cnn`` (Conv2D on images; Conv1D on stacked 1D channels), ``cnn1d`` (Conv1D);
-    #: regression always uses the Conv mass regressor with the DM-candidate one-hot (see darkscan.ml.networks)
-    network: Literal["dnn", "cnn", "cnn1d"] = "cnn"
+    #: regression always uses the Conv mass regressor with the DM-candidate one-hot (see darkscan.ml.networks);
+    #: ``event_dnn``: a dense network on the ``features`` of single selected events (darkscan.datasets.events)
+    network: Literal["dnn", "cnn", "cnn1d", "event_dnn"] = "cnn"
+    #: event_dnn: the feature-table columns the network reads, one input each
+    features: list[str] = []
+    #: event_dnn training weights: ``none`` (1 per event), ``physical`` (σ·L/ΣW of the event's sample),
+    #: ``balanced`` (physical, then each class scaled to sum to the signal count of the part)
+    weights: Literal["none", "physical", "balanced"] = "balanced"
+    #: event_dnn: ``balanced`` multiplies each class's weights so that both classes weigh the same in total
+    class_weight: Literal["none", "balanced"] = "none"
     #: regression target: a scanned parameter of the signal sample
     target: str | None = None
     #: maximum epochs (early stopping on the validation loss ends most runs sooner)
@@ -511,8 +520,15 @@ def _cross_check(study: Study) -> Iterator[tuple[str, str]]:
                 yield f"{where}.signals[{j}]", f"no sample named {signal!r}: {did_you_mean(signal, roles)}"
             elif roles[signal] != "signal":
                 yield f"{where}.signals[{j}]", f"sample {signal!r} is a {roles[signal]}, not a signal"
-        if task.histogram not in histogram_names:
+        if task.network == "event_dnn":
+            yield from _event_task_problems(task, where)
+        elif task.histogram is None:
+            yield f"{where}.histogram", f"network {task.network} trains on histograms: name one of {histogram_names}"
+        elif task.histogram not in histogram_names:
             yield f"{where}.histogram", f"no histogram named {task.histogram!r}: {did_you_mean(task.histogram, histogram_names)}"
+        else:
+            for key in sorted({"features", "weights", "class_weight"} & task.model_fields_set):
+                yield f"{where}.{key}", f"applies to network event_dnn only, not {task.network}"
         if task.labels == "binary" and len(task.signals) != 1:
             yield f"{where}.signals", f"binary labels take exactly one signal, got {len(task.signals)} (use multimodel)"
         if task.labels in ("multimodel", "multiclass") and len(task.signals) < 2:
@@ -528,6 +544,25 @@ def _cross_check(study: Study) -> Iterator[tuple[str, str]]:
             yield f"{where}.target", f"target applies to regression only, not {task.labels}"
         if any(f <= 0 for f in task.split) or abs(sum(task.split) - 1) > 1e-6:
             yield f"{where}.split", f"split is three positive fractions (train, validation, test) summing to 1, got {list(task.split)}"
+
+
+def _event_task_problems(task: TrainingTask, where: str) -> Iterator[tuple[str, str]]:
+    """What an event-level (``event_dnn``) task cannot have."""
+    from darkscan.analysis.features import FEATURES
+
+    if task.histogram is not None:
+        yield f"{where}.histogram", "event_dnn trains on single events (features), not on a histogram; remove histogram"
+    if not task.features:
+        yield f"{where}.features", "event_dnn needs the feature-table columns it reads, e.g. [met, leading_jet_pt]"
+    for j, feature in enumerate(task.features):
+        if feature not in FEATURES:
+            yield f"{where}.features[{j}]", f"unknown feature {feature!r}: {did_you_mean(feature, FEATURES)}"
+    if len(set(task.features)) != len(task.features):
+        yield f"{where}.features", f"a feature is listed twice: {task.features}"
+    if task.labels != "binary":
+        yield f"{where}.labels", f"event_dnn takes binary labels (SM vs each signal model), not {task.labels}"
+    if task.scaling == "log":
+        yield f"{where}.scaling", "log scaling is for histogram counts; event features (η, φ) can be negative: use standard"
 
 
 # ----------------------------------------------------------------------------------------------

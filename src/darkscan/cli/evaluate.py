@@ -57,5 +57,9 @@ def evaluate(
                      if row.get(k) is not None]
             if row.get("regression"):
                 parts.append(f"MAPE {row['regression']['mape']:.1f} %")
+            if row.get("cut_and_count"):  # event-level units: the trees and the significance gain of the score cut
+                if row.get("auc_gradient_boosting") is not None:
+                    parts.append(f"auc_gradient_boosting {row['auc_gradient_boosting']:.4f}")
+                parts.append(f"Z selection {row['cut_and_count']['z']:.3g} → best cut {row['significance']['z']:.3g}")
             err.print(f"{name}/{row['unit']}: " + ", ".join(parts), markup=False)
         out.print(str(evaluation_dir(study) / f"{name}.json"), markup=False)

@@ -639,6 +639,10 @@ def _check_pools(study: Study, inputs: TaskInputs) -> None:
 def build_task(study: Study, task: TrainingTask, *, progress: Progress | None = None,
                cache: dict[tuple[str, str, str], PointPool] | None = None, plots: bool = True) -> Path:
     """Build (or resume, or skip when up to date) the dataset file of one training task."""
+    if task.network == "event_dnn":  # single events, not histograms
+        from darkscan.datasets.events import build_event_task
+
+        return build_event_task(study, task, progress=progress)
     progress = progress if progress is not None else NullProgress()
     inputs = load_task_inputs(study, task, cache=cache)
     fingerprint = _fingerprint(study, inputs)

@@ -7,5 +7,6 @@
 - :mod:`darkscan.ml.baselines` the exact likelihood ratio / Bayes rule from the dataset shapes, counting, trees, cut-and-count
 - :mod:`darkscan.ml.evaluate`  every network beside the ceiling and the baselines: evaluation/<task>.json, .csv
 - :mod:`darkscan.ml.plots`     evaluation plots (ROC, AUC vs S/√B, confusion, training curves, significance, regression)
+- :mod:`darkscan.ml.events`    ``event_dnn`` units from the event-level datasets, and their evaluation beside cut-and-count and trees
 - :mod:`darkscan.ml.onnx`      ONNX export (tf2onnx, input scaling in the graph) with a Keras parity check
 """

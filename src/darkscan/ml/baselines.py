@@ -234,7 +234,7 @@ def counting_scores(x: np.ndarray) -> np.ndarray:
 
 def tree_probabilities(kind: Literal["random_forest", "gradient_boosting"], x_train: np.ndarray, y_train: np.ndarray,
                        x_test: np.ndarray, *, seed: int, threads: int | None = None,
-                       x_train_scores: bool = False) -> Any:
+                       x_train_scores: bool = False, sample_weight: np.ndarray | None = None) -> Any:
     """Class probabilities ``(n_test, n_classes)`` of a scikit-learn tree ensemble fitted on flattened histograms.
 
     ``random_forest``: 100 trees, leaves of ≥ 5 histograms (fully grown trees memorise Poisson
@@ -242,7 +242,8 @@ def tree_probabilities(kind: Literal["random_forest", "gradient_boosting"], x_tr
     10 % of the training part. Both are seeded and give the same probabilities for any thread count;
     ``threads`` caps the threads (OpenMP for gradient boosting: on an oversubscribed node its
     default of one thread per core can be 100× slower than one thread). With ``x_train_scores`` the
-    training-part probabilities are returned as well.
+    training-part probabilities are returned as well. ``sample_weight`` weights the training rows
+    (the event-level tasks' weight schemes).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from threadpoolctl import threadpool_limits
@@ -257,7 +258,7 @@ def tree_probabilities(kind: Literal["random_forest", "gradient_boosting"], x_tr
     else:
         raise ValueError(f"unknown tree ensemble {kind!r}")
     with threadpool_limits(limits=threads):
-        model.fit(flat_train, np.asarray(y_train).reshape(-1))
+        model.fit(flat_train, np.asarray(y_train).reshape(-1), sample_weight=sample_weight)
         test = model.predict_proba(flat_test)
         if x_train_scores:
             return test, model.predict_proba(flat_train)

@@ -143,6 +143,10 @@ def _unit_groups(task: TrainingTask, groups: list[str]) -> dict[str, list[str]]:
 def units(study: Study, task_name: str) -> list[str]:
     """The unit ids of a task, in dataset order (reads the dataset's attributes only)."""
     task = task_of(study, task_name)
+    if task.network == "event_dnn":
+        from darkscan.ml.events import event_units
+
+        return event_units(study, task)
     _, h5 = _open(study, task)
     with h5:
         return list(_unit_groups(task, json.loads(_attr(h5, "groups"))))
@@ -151,6 +155,10 @@ def units(study: Study, task_name: str) -> list[str]:
 def dataset_fingerprint(study: Study, task_name: str) -> str:
     """The fingerprint (inputs + settings) of a task's dataset, after checking it matches the study."""
     task = task_of(study, task_name)
+    if task.network == "event_dnn":
+        from darkscan.ml.events import event_fingerprint
+
+        return event_fingerprint(study, task)
     _, h5 = _open(study, task)
     with h5:
         return str(_attr(h5, "fingerprint"))
@@ -224,6 +232,11 @@ class UnitData:
     candidate_train: np.ndarray | None = None
     candidate_val: np.ndarray | None = None
     candidate_test: np.ndarray | None = None
+    #: per-row training weights of the train and validation parts (event-level tasks; None: unweighted)
+    sample_weight_train: np.ndarray | None = None
+    sample_weight_val: np.ndarray | None = None
+    #: event-level tasks: the test part's physical weights and yields (darkscan.ml.events.EventTest)
+    events: Any = None
 
     @property
     def n_outputs(self) -> int:
@@ -255,6 +268,10 @@ def load_unit(study: Study, task_name: str, unit_id: str) -> UnitData:
             has no unit ``unit_id``.
     """
     task = task_of(study, task_name)
+    if task.network == "event_dnn":
+        from darkscan.ml.events import load_event_unit
+
+        return load_event_unit(study, task, unit_id)
     path, h5 = _open(study, task)
     with h5:
         all_units = _unit_groups(task, json.loads(_attr(h5, "groups")))

@@ -316,8 +316,12 @@ def evaluate_task(study: Study, task_name: str, *, progress: Progress | None = N
     from darkscan.ml.data import dataset_path, load_unit, task_of, units
     from darkscan.ml.train import load_model, model_path
 
-    progress = progress if progress is not None else NullProgress()
     task = task_of(study, task_name)
+    if task.network == "event_dnn":  # single events: other references (darkscan.ml.events)
+        from darkscan.ml.events import evaluate_event_task
+
+        return evaluate_event_task(study, task, progress=progress, trees=trees, threads=threads, plots=plots, onnx=onnx)
+    progress = progress if progress is not None else NullProgress()
     unit_ids = units(study, task.name)
     path = dataset_path(study, task.name)
     missing = [u for u in unit_ids if not model_path(study, task.name, u).exists()]

@@ -188,11 +188,12 @@ def multiclass_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
                                labels=np.arange(probabilities.shape[1])))
 
 
-def roc(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def roc(labels: np.ndarray, scores: np.ndarray, *, sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """ROC curve ``(false positive rate, true positive rate)`` (scikit-learn, redundant points dropped)."""
     from sklearn.metrics import roc_curve
 
-    fpr, tpr, _ = roc_curve(np.asarray(labels).reshape(-1), finite_scores(np.asarray(scores).reshape(-1)))
+    fpr, tpr, _ = roc_curve(np.asarray(labels).reshape(-1), finite_scores(np.asarray(scores).reshape(-1)),
+                            sample_weight=sample_weight)
     return fpr, tpr
 
 

@@ -2,6 +2,7 @@
 
 - ``dnn`` (Arganda–Medina–Perez–Szynkman): flatten → ``layers`` × [Dense(``units``, ReLU) → Dropout(``dropout``)]
   → sigmoid (two classes) / softmax (more); defaults 3 × 20, dropout 0.2.
+- ``event_dnn``: the same dense stack on the feature vector of single events (the event-level baseline).
 - ``cnn`` on 2D images (same authors): Conv2D(32, 3×3) → MaxPool(2×2) → Conv2D(64, 3×3) → MaxPool(2×2)
   → Flatten → Dense(``units``) → Dropout → output. On stacked 1D channels ``cnn`` means ``cnn1d``.
 - ``cnn1d`` (Uppsala classifier): Conv1D(32, 3) → MaxPool(2) → Conv1D(32, 3) → BatchNorm → MaxPool(2)
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NETWORKS", "NetworkSpec", "build_network", "network_spec"]
 
-NETWORKS = ("dnn", "cnn", "cnn1d")
+NETWORKS = ("dnn", "cnn", "cnn1d", "event_dnn")
 
 
 def __dir__() -> list[str]:
@@ -71,7 +72,7 @@ def network_spec(task: TrainingTask, *, kind: str, input_shape: Sequence[int], n
 def _body(spec: NetworkSpec, x: Any) -> Any:
     from keras import layers
 
-    if spec.network == "dnn":
+    if spec.network in ("dnn", "event_dnn"):  # event_dnn: the same dense stack on one event's features
         x = layers.Flatten()(x)
         for _ in range(spec.layers):
             x = layers.Dense(spec.units, activation="relu")(x)

@@ -148,7 +148,7 @@ def _significance(result: dict[str, Any], curves: dict[str, Any]) -> Any:
         ax.step(scan.cuts, scan.z_sigma_b, where="post", color=colour, linestyle="--",
                 label=f"{unit}: Z, σ_b = {scan.relative_sigma_b:.0%} b" if label else None)
         ax.plot([scan.cuts[scan.best]], [scan.z[scan.best]], "o", color=colour)
-    ax.set(xlabel="cut on the cell score s/(s+b)", ylabel="Asimov Z", title=f"{result['task']}: cut-and-count significance")
+    ax.set(xlabel=f"cut on {result.get('significance_score', 'the cell score s/(s+b)')}", ylabel="Asimov Z", title=f"{result['task']}: cut-and-count significance")
     ax.legend(fontsize="x-small")
     return fig
 

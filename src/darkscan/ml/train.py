@@ -87,9 +87,11 @@ def model_path(study: Study, task_name: str, unit_id: str) -> Path:
 
 def hyperparameters(task: TrainingTask) -> dict[str, Any]:
     """The task's training settings that a saved model depends on."""
+    # the event-level fields only for event_dnn, so that histogram models keep their settings hash
+    events = {"features", "weights", "class_weight"} if task.network == "event_dnn" else set()
     return task.model_dump(mode="json", include={"network", "epochs", "batch_size", "patience", "learning_rate",
                                                  "layers", "units", "dropout", "filters", "split", "scaling",
-                                                 "mixed_precision"})
+                                                 "mixed_precision", *events})
 
 
 def binary_auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -227,6 +229,9 @@ def _fit_grid(task: TrainingTask, datas: Sequence[UnitData], *, mixed: bool, pro
     x_train, x_val = tensors("train"), tensors("val")
     y_train = [tf.constant(_targets(d, d.y_train)) for d in datas]
     y_val = [tf.constant(_targets(d, d.y_val)) for d in datas]
+    # per-row weights of the event-level weight schemes (None: every row counts once)
+    w_train = [None if d.sample_weight_train is None else tf.constant(d.sample_weight_train, tf.float32) for d in datas]
+    w_val = [None if d.sample_weight_val is None else tf.constant(d.sample_weight_val, tf.float32) for d in datas]
     regression = datas[0].labels == "regression"
     loss_fn = _loss_function(datas[0])
     n_train, n_val = len(datas[0].y_train), len(datas[0].y_val)
@@ -241,10 +246,10 @@ def _fit_grid(task: TrainingTask, datas: Sequence[UnitData], *, mixed: bool, pro
     def call(i: int, inputs: list[Any], training: bool) -> Any:
         return tf.cast(towers[i](inputs if len(inputs) > 1 else inputs[0], training=training), tf.float32)
 
-    def statistics(y: Any, prediction: Any) -> Any:
+    def statistics(y: Any, prediction: Any, weight: Any = None) -> Any:
         """Sums over rows: loss, then accuracy (classification) or |Δ|, |Δ|/|y| (regression)."""
         rows = tf.cast(tf.shape(y)[0], tf.float32)
-        loss = loss_fn(y, prediction) * rows
+        loss = loss_fn(y, prediction, sample_weight=weight) * rows
         if regression:
             delta = tf.abs(prediction - y)
             return tf.stack([loss, tf.reduce_sum(delta), tf.reduce_sum(delta / tf.maximum(tf.abs(y), 1e-12))])
@@ -261,7 +266,8 @@ def _fit_grid(task: TrainingTask, datas: Sequence[UnitData], *, mixed: bool, pro
         for b in tf.range(n_batches):
             rows = order[b * batch:tf.minimum((b + 1) * batch, n_train)]
             with tf.GradientTape() as tape:
-                losses = tf.stack([loss_fn(tf.gather(y_train[i], rows), call(i, [tf.gather(x, rows) for x in x_train[i]], True))
+                losses = tf.stack([loss_fn(tf.gather(y_train[i], rows), call(i, [tf.gather(x, rows) for x in x_train[i]], True),
+                                           sample_weight=None if w_train[i] is None else tf.gather(w_train[i], rows))
                                    for i in range(len(towers))])
                 total = tf.reduce_sum(losses)
                 if mixed:
@@ -272,7 +278,8 @@ def _fit_grid(task: TrainingTask, datas: Sequence[UnitData], *, mixed: bool, pro
         val_sums = tf.zeros([len(towers), 3 if regression else 2])
         for start in tf.range(0, n_val, _VALIDATION_CHUNK):
             stop = tf.minimum(start + _VALIDATION_CHUNK, n_val)
-            val_sums += tf.stack([statistics(y_val[i][start:stop], call(i, [x[start:stop] for x in x_val[i]], False))
+            val_sums += tf.stack([statistics(y_val[i][start:stop], call(i, [x[start:stop] for x in x_val[i]], False),
+                                             None if w_val[i] is None else w_val[i][start:stop])
                                   for i in range(len(towers))])
         return train_sums / n_train, val_sums / n_val
 

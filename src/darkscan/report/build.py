@@ -135,6 +135,8 @@ def summary_rows(study: Any) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
     for task in study.training:
         evaluation = evaluations.get(task.name)
+        if task.network == "event_dnn":  # single events: their own table (_event_summary)
+            continue
         if evaluation is not None:
             for unit in evaluation.get("units") or []:
                 accuracy = unit.get("accuracy")
@@ -158,6 +160,8 @@ SUMMARY_HEADER = ("task", "model", "S/√B", "AUC network", "AUC likelihood rati
 def _summary(study: Any) -> list[Block]:
     rows = summary_rows(study)
     blocks: list[Block] = [Heading("Summary")]
+    if not rows and study.training and all(t.network == "event_dnn" for t in study.training):
+        return []  # event-level tasks only: their table follows
     if not rows:
         return [*blocks, Text("No dataset was built yet (the study has no training task, or the run stopped before "
                               "the datasets stage).")]
@@ -168,6 +172,39 @@ def _summary(study: Any) -> list[Block]:
     if not _evaluations(study):
         text += " The networks were not evaluated yet: only the ceilings are shown."
     return [*blocks, Text(text), Table(SUMMARY_HEADER, tuple(rows))]
+
+
+EVENT_SUMMARY_HEADER = ("task", "model", "features", "AUC network", "AUC gradient boosting",
+                        "Z selection (cut-and-count)", "Z network (s, b)", "Z gradient boosting (s, b)")
+
+
+def _event_summary(study: Any) -> list[Block]:
+    """Event-level tasks: the network beside the selection's cut-and-count and gradient-boosted trees."""
+    rows = []
+    evaluations = _evaluations(study)
+    for task in study.training:
+        if task.network != "event_dnn" or task.name not in evaluations:
+            continue
+        for unit in evaluations[task.name].get("units") or []:
+            selection = unit.get("cut_and_count") or {}
+            best, tree = unit.get("significance") or {}, unit.get("significance_gradient_boosting") or {}
+
+            def z(point: dict[str, Any]) -> str:
+                if point.get("z") is None:
+                    return "–"
+                return f"{_number(point['z'])} ({_number(point.get('s'))}, {_number(point.get('b'))})"
+
+            rows.append((task.name, str(unit.get("model")), ", ".join(unit.get("features") or []), _auc(unit.get("auc")),
+                         _auc(unit.get("auc_gradient_boosting")), z(selection), z(best), z(tree)))
+    if not rows:
+        return []
+    from darkscan.ml.events import MIN_TEST_BACKGROUND
+
+    text = (f"Event-level classifiers (event_dnn) on the test events, with physical weights σ·L/ΣW at "
+            f"{study.luminosity_fb:g} fb⁻¹. Z is the Asimov discovery significance of s signal over b background "
+            "events: after the study selection alone (cut-and-count), and at the best cut on the network's and the "
+            f"gradient-boosted trees' score (the cut keeps at least {MIN_TEST_BACKGROUND} simulated background test events).")
+    return [Heading("Event-level classifiers"), Text(text), Table(EVENT_SUMMARY_HEADER, tuple(rows))]
 
 
 def _published(study: Any) -> list[Block]:
@@ -432,6 +469,7 @@ def collect_blocks(study: Any) -> list[Block]:
     if study.description:
         blocks.append(Text(study.description.strip()))
     blocks += _summary(study)
+    blocks += _event_summary(study)
     blocks += _published(study)
     blocks += _interpretation(study)
     blocks += samples

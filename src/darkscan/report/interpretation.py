@@ -279,7 +279,7 @@ def interpret(study: Any) -> list[ModelInterpretation]:
     rates = {f"{s.sample}.{s.point_id}": s for s in view.signals}
     out: list[ModelInterpretation] = []
     for task in study.training:
-        if task.labels not in ("binary", "multimodel", "multiclass"):
+        if task.labels not in ("binary", "multimodel", "multiclass") or task.network == "event_dnn":
             continue
         path = study.output_dir / "datasets" / f"{task.name}.h5"
         if not path.exists():
