@@ -162,27 +162,45 @@ class ParticleArrays:
         """From ``Pythia.nextBatch`` output (an awkward array of events with a ``prt`` list)."""
         import awkward as ak
 
-        prt = batch["prt"]
-        n = len(prt)
-        counts = ak.to_numpy(ak.num(prt))
-        event = np.repeat(np.arange(n, dtype=np.int64), counts)
-        flat = ak.flatten(prt)
-        status = ak.to_numpy(flat["status"])
-        pid = ak.to_numpy(flat["id"]).astype(np.int64)
-        momentum = flat["p"]
-        px, py, pz, e = (ak.to_numpy(momentum[c]) for c in ("px", "py", "pz", "e"))
-        final = status > 0
-        abs_id = np.abs(pid)
-        heavy = (abs_id == 4) | (abs_id == 5)
-        hpt = np.hypot(px[heavy], py[heavy])
+        # read the flat particle buffers straight from the layout: the high-level awkward calls
+        # (flatten, field projection, fill_none on the optional vertex) cost more than the detector
+        prt = ak.to_layout(batch["prt"])
+        if not (prt.is_list and prt.content.is_record):  # a filtered batch: events picked from a larger one
+            prt = ak.to_layout(ak.to_packed(batch["prt"]))
+        prt = prt.to_ListOffsetArray64(True)
+        offsets = np.asarray(prt.offsets)
+        n, total = len(offsets) - 1, int(offsets[-1])
+        record = prt.content
+
+        def column(layout: Any, name: str) -> np.ndarray:
+            return np.asarray(layout.content(name).data)[:total]
+
+        def event_of(index: np.ndarray) -> np.ndarray:
+            return np.searchsorted(offsets, index, side="right") - 1
+
+        final = np.flatnonzero(column(record, "status") > 0)
+        pid32 = column(record, "id")
+        momentum = record.content("p")
+        px, py, pz, e = (column(momentum, c) for c in ("px", "py", "pz", "e"))
+        heavy = np.flatnonzero((np.abs(pid32) == 4) | (np.abs(pid32) == 5))
+        hpx, hpy = px[heavy], py[heavy]
+        hpt = np.hypot(hpx, hpy)
         # Pythia leaves the vertex unset (None) for particles from the interaction point
-        vertex = flat["vProd"]
-        vx, vy, vz = (np.nan_to_num(ak.to_numpy(ak.fill_none(vertex[c], 0.0)).astype(float))[final]
-                      for c in ("px", "py", "pz"))
+        vertex = record.content("vProd").to_IndexedOptionArray64()
+        slot = np.asarray(vertex.index.data)[:total][final]
+        unset = slot < 0
+        vx, vy, vz = (np.zeros(len(slot)) for _ in range(3))
+        if len(vertex.content):
+            for values, c in zip((vx, vy, vz), ("px", "py", "pz")):
+                values[:] = np.asarray(vertex.content.content(c).data)[slot]
+                values[unset] = 0.0
+                if not np.isfinite(values).all():
+                    values[:] = np.nan_to_num(values)
         return cls(
-            n_events=n, event=event[final], pid=pid[final], px=px[final], py=py[final], pz=pz[final], e=e[final],
-            heavy_quarks=(event[heavy], abs_id[heavy], hpt, _eta(px[heavy], py[heavy], pz[heavy], hpt),
-                          np.arctan2(py[heavy], px[heavy])),
+            n_events=n, event=event_of(final), pid=pid32[final].astype(np.int64), px=px[final], py=py[final],
+            pz=pz[final], e=e[final],
+            heavy_quarks=(event_of(heavy), np.abs(pid32[heavy]).astype(np.int64), hpt,
+                          _eta(hpx, hpy, pz[heavy], hpt), np.arctan2(hpy, hpx)),
             production_rho_mm=np.hypot(vx, vy), production_z_mm=vz,
         )
 
@@ -231,15 +249,12 @@ def _binned(table: Mapping[str, Any], abs_eta: np.ndarray, pt: np.ndarray) -> np
     return out
 
 
-def _by_region(regions: list[Mapping[str, float]], abs_eta: np.ndarray, key: str) -> np.ndarray:
-    """The ``key`` value of the |η| region (upper edges ``eta_max``) each entry falls in; NaN outside."""
+def _by_region(regions: list[Mapping[str, float]], abs_eta: np.ndarray, keys: tuple[str, ...]) -> list[np.ndarray]:
+    """The ``keys`` values of the |η| region (upper edges ``eta_max``) each entry falls in; NaN outside."""
     edges = np.array([r["eta_max"] for r in regions], dtype=float)
-    values = np.array([r.get(key, 0.0) for r in regions], dtype=float)
     index = np.searchsorted(edges, abs_eta, side="left")
-    out = np.full(len(abs_eta), np.nan)
-    ok = index < len(edges)
-    out[ok] = values[index[ok]]
-    return out
+    # one NaN slot past the last region catches everything outside
+    return [np.array([*(r.get(key, 0.0) for r in regions), np.nan], dtype=float)[index] for key in keys]
 
 
 def _lognormal(rng: np.random.Generator, mean: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -258,9 +273,37 @@ def _sorted_collection(event: np.ndarray, pt: np.ndarray, n_events: int, fields:
     import awkward as ak
 
     order = np.lexsort((-pt, event))
-    counts = np.bincount(event, minlength=n_events) if len(event) else np.zeros(n_events, dtype=np.int64)
-    record = ak.zip({name: values[order] for name, values in fields.items()}, depth_limit=1)
-    return ak.unflatten(record, counts)
+    offsets = np.zeros(n_events + 1, dtype=np.int64)
+    if len(event):
+        np.cumsum(np.bincount(event, minlength=n_events), out=offsets[1:])
+    # built from its buffers: ak.zip + ak.unflatten give the same layout at several times the cost
+    record = ak.contents.RecordArray([ak.contents.NumpyArray(values[order]) for values in fields.values()],
+                                     list(fields), length=len(order))
+    return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets), record))
+
+
+def _cluster(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray, starts: np.ndarray, stops: np.ndarray,
+             jetdef: Any, pt_min: float) -> tuple[np.ndarray, ...]:
+    """Inclusive jets above ``pt_min`` of every event (inputs ``starts[i]:stops[i]``): their px, py, pz,
+    E and the number per event.
+
+    The same C++ call (one ClusterSequence per event) as ``fastjet.ClusterSequence`` on an awkward
+    array, made directly on the flat arrays: building and taking apart the awkward arrays around it
+    cost as much as the clustering itself.
+    """
+    import fastjet
+
+    try:
+        results = fastjet._ext.interfacemulti(px, py, pz, e, starts, stops, jetdef)
+    except (AttributeError, TypeError):  # a fastjet release whose private entry point differs: the public one
+        import awkward as ak
+
+        inputs = ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": e}, with_name="Momentum4D"), stops - starts)
+        jets = fastjet.ClusterSequence(inputs, jetdef).inclusive_jets(min_pt=pt_min)
+        return (*(ak.to_numpy(ak.flatten(jets[c])).astype(float) for c in ("px", "py", "pz", "E")),
+                ak.to_numpy(ak.num(jets)))
+    jpx, jpy, jpz, je, offsets = results.to_numpy(pt_min)
+    return jpx, jpy, jpz, je, np.diff(offsets)
 
 
 _BANNER_SHOWN = False
@@ -324,51 +367,56 @@ class FastDetector:
     # ------------------------------------------------------------------------------------------
     def simulate(self, particles: ParticleArrays, rng: np.random.Generator) -> dict[str, Any]:
         """Reconstructed objects of a batch: the event-table fields except ``weight`` and ``event``."""
-        p = particles
-        n = p.n_events
+        n = particles.n_events
+        invisible = np.isin(np.abs(particles.pid), self.invisible)
+        inv_px = np.bincount(particles.event[invisible], particles.px[invisible], minlength=n)
+        inv_py = np.bincount(particles.event[invisible], particles.py[invisible], minlength=n)
+        invisible_pt = np.hypot(inv_px, inv_py)
+
+        # Delphes' ParticlePropagator drops particles produced outside the tracker cylinder: the
+        # decay products of a K⁰_S, Λ, Σ, Ξ or Ω that flew beyond r = 1.15 m or |z| = 3.51 m (a 40 GeV
+        # K⁰_S flies 2 m on average) never reach its calorimeter, tracks or lepton collections.
+        # Everything below sees only the visible particles, so it works on those alone.
+        seen = np.flatnonzero(~invisible & self._produced_inside_tracker(particles))
+        p = ParticleArrays(n_events=n, event=particles.event[seen], pid=particles.pid[seen], px=particles.px[seen],
+                           py=particles.py[seen], pz=particles.pz[seen], e=particles.e[seen],
+                           heavy_quarks=particles.heavy_quarks)
         abs_id = np.abs(p.pid)
         pt = np.hypot(p.px, p.py)
         eta = _eta(p.px, p.py, p.pz, pt)
         phi = np.arctan2(p.py, p.px)
         abs_eta = np.abs(eta)
-        invisible = np.isin(abs_id, self.invisible)
-        # Delphes' ParticlePropagator drops particles produced outside the tracker cylinder: the
-        # decay products of a K⁰_S, Λ, Σ, Ξ or Ω that flew beyond r = 1.15 m or |z| = 3.51 m (a 40 GeV
-        # K⁰_S flies 2 m on average) never reach its calorimeter, tracks or lepton collections
-        visible = ~invisible & self._produced_inside_tracker(p)
-
-        inv_px = np.bincount(p.event[invisible], p.px[invisible], minlength=n)
-        inv_py = np.bincount(p.event[invisible], p.py[invisible], minlength=n)
-        invisible_pt = np.hypot(inv_px, inv_py)
 
         # isolation reference: visible particles other than electrons and muons (the card's eflow filter)
-        iso_mask = visible & (abs_id != 11) & (abs_id != 13)
+        iso_mask = (abs_id != 11) & (abs_id != 13)
 
-        e_candidates = np.flatnonzero((abs_id == 11) & (abs_eta < 2.5) & visible)
+        e_candidates = np.flatnonzero((abs_id == 11) & (abs_eta < 2.5))
         tracked = rng.random(len(e_candidates)) < _binned(self.params["electrons"]["tracking_efficiency"],
                                                           abs_eta[e_candidates], pt[e_candidates])
         e_index = e_candidates[tracked]
         electrons = self._identified(p, "electrons", e_index, self._smeared_pt("electrons", e_index, pt, abs_eta, rng),
                                      eta, phi, abs_eta, pt, iso_mask, rng)
-        mu_index = np.flatnonzero((abs_id == 13) & (abs_eta < 2.5) & visible)
+        mu_index = np.flatnonzero((abs_id == 13) & (abs_eta < 2.5))
         muons = self._identified(p, "muons", mu_index, self._smeared_pt("muons", mu_index, pt, abs_eta, rng),
                                  eta, phi, abs_eta, pt, iso_mask, rng)
         # electrons without a track are seen as ECal deposits: photon candidates
-        gammas = np.union1d(np.flatnonzero((abs_id == 22) & (abs_eta < 2.5) & visible), e_candidates[~tracked])
+        # (two disjoint sets of indices: their sorted concatenation is their union)
+        gammas = np.sort(np.concatenate((np.flatnonzero((abs_id == 22) & (abs_eta < 2.5)), e_candidates[~tracked])))
         photons = self._photons(p, gammas, pt, eta, phi, abs_eta, iso_mask, rng)
 
-        calo = visible & (abs_id != 13) & (abs_eta < float(self.params["calorimeter"]["eta_max"]))
-        phi_calo, reaches = self._propagate(p.pid, pt, eta, phi)
-        towers = self._towers(p, calo & reaches, eta, phi_calo, rng)
+        calo = np.flatnonzero((abs_id != 13) & (abs_eta < float(self.params["calorimeter"]["eta_max"])))
+        phi_calo, reaches = self._propagate(p.pid[calo], pt[calo], eta[calo], phi[calo])
+        towers = self._towers(p, calo[reaches], eta[calo[reaches]], phi_calo[reaches], rng)
         t_event, t_pt, t_eta, t_phi = towers
-        met_x = -np.bincount(t_event, t_pt * np.cos(t_phi), minlength=n)
-        met_y = -np.bincount(t_event, t_pt * np.sin(t_phi), minlength=n)
+        t_px, t_py = t_pt * np.cos(t_phi), t_pt * np.sin(t_phi)
+        met_x = -np.bincount(t_event, t_px, minlength=n)
+        met_y = -np.bincount(t_event, t_py, minlength=n)
         if self.params["met"]["include_muons"]:
             m_event, m_pt, _, m_phi = muons[0], muons[1], muons[2], muons[3]
             met_x -= np.bincount(m_event, m_pt * np.cos(m_phi), minlength=n)
             met_y -= np.bincount(m_event, m_pt * np.sin(m_phi), minlength=n)
 
-        jets = self._jets(towers, n, p, (electrons, photons), rng)
+        jets = self._jets((*towers, t_px, t_py), n, p, (electrons, photons), rng)
 
         def collection(obj: tuple[np.ndarray, ...], names: tuple[str, ...]) -> Any:
             return _sorted_collection(obj[0], obj[1], n, dict(zip(names, obj[1:])))
@@ -429,8 +477,8 @@ class FastDetector:
                     rng: np.random.Generator) -> np.ndarray:
         """Track pT of electrons or muons, smeared log-normally with the relative resolution."""
         spec = self.params[kind]
-        relative = np.hypot(_by_region(spec["resolution"], abs_eta[index], "a"),
-                            _by_region(spec["resolution"], abs_eta[index], "b") * pt[index])
+        a, b = _by_region(spec["resolution"], abs_eta[index], ("a", "b"))
+        relative = np.hypot(a, b * pt[index])
         return _lognormal(rng, pt[index], relative * pt[index])
 
     def _identified(self, p: ParticleArrays, kind: str, index: np.ndarray, smeared: np.ndarray, eta: np.ndarray,
@@ -449,19 +497,17 @@ class FastDetector:
                  abs_eta: np.ndarray, iso_mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         spec = self.params["photons"]
         energy = p.e[index]
-        ecal = self._layers[0]["resolution"]
-        sigma = np.sqrt((_by_region(ecal, abs_eta[index], "c") * energy) ** 2
-                        + _by_region(ecal, abs_eta[index], "s") ** 2 * energy
-                        + _by_region(ecal, abs_eta[index], "n") ** 2)
+        c, s, noise = _by_region(self._layers[0]["resolution"], abs_eta[index], ("c", "s", "n"))
+        sigma = np.sqrt((c * energy) ** 2 + s ** 2 * energy + noise ** 2)
         smeared = _lognormal(rng, energy, sigma) / np.cosh(eta[index])
         keep = rng.random(len(index)) < _binned(spec["efficiency"], abs_eta[index], smeared)
         index, smeared = index[keep], smeared[keep]
         iso = self._isolated(p, index, smeared, iso_mask, pt, eta, phi, spec["isolation"])
         return p.event[index[iso]], smeared[iso], eta[index[iso]], phi[index[iso]]
 
-    def _towers(self, p: ParticleArrays, calo: np.ndarray, eta: np.ndarray, phi: np.ndarray,
+    def _towers(self, p: ParticleArrays, index: np.ndarray, eta: np.ndarray, phi: np.ndarray,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        index = np.flatnonzero(calo)
+        """Towers of both layers from the particles ``index`` (``eta``, ``phi``: theirs at the calorimeter)."""
         abs_id = np.abs(p.pid[index])
         f_ecal = np.zeros(len(index))
         for pid, fraction in self._ecal_fraction.items():
@@ -469,17 +515,18 @@ class FastDetector:
         energy = p.e[index]
         pieces = []
         for layer, deposit in zip(self._layers, (energy * f_ecal, energy * (1.0 - f_ecal))):
-            pieces.append(self._layer_towers(layer, p.event[index], deposit, eta[index], phi[index], p.n_events, rng))
+            pieces.append(self._layer_towers(layer, p.event[index], deposit, eta, phi, rng))
         return tuple(np.concatenate(parts) for parts in zip(*pieces))  # type: ignore[return-value]
 
     def _layer_towers(self, layer: dict[str, Any], event: np.ndarray, energy: np.ndarray, eta: np.ndarray,
-                      phi: np.ndarray, n_events: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+                      phi: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        deposits = np.flatnonzero(energy > 0)
+        event, energy, eta, phi = event[deposits], energy[deposits], eta[deposits], phi[deposits]
         abs_eta = np.abs(eta)
         tower = np.full(len(energy), -1, dtype=np.int64)
-        # per tower id: lower eta edge, eta width, lower phi edge, phi width
         n_towers = layer["n_towers"]
         for lo, hi, n_eta, n_phi, offset in layer["segments"]:
-            inside = (abs_eta >= lo) & (abs_eta < hi) & (energy > 0)
+            inside = (abs_eta >= lo) & (abs_eta < hi)
             ieta = np.minimum(((abs_eta[inside] - lo) / (hi - lo) * n_eta).astype(np.int64), n_eta - 1)
             side = (eta[inside] < 0).astype(np.int64)
             iphi = np.minimum(((phi[inside] + math.pi) / _TWO_PI * n_phi).astype(np.int64), n_phi - 1)
@@ -503,38 +550,25 @@ class FastDetector:
             abs_centre = lo + (ieta + u_eta) * width
             t_eta[mine] = np.where(side == 1, -abs_centre, abs_centre)
             t_phi[mine] = -math.pi + (iphi + rng.random(len(local))) * (_TWO_PI / n_phi)
-        abs_t_eta = np.abs(t_eta)
-        res = layer["resolution"]
-        sigma = np.sqrt((_by_region(res, abs_t_eta, "c") * tower_energy) ** 2
-                        + _by_region(res, abs_t_eta, "s") ** 2 * tower_energy
-                        + _by_region(res, abs_t_eta, "n") ** 2)
-        smeared = _lognormal(rng, tower_energy, sigma)
+        c, s, noise = _by_region(layer["resolution"], np.abs(t_eta), ("c", "s", "n"))
+        smeared = _lognormal(rng, tower_energy, np.sqrt((c * tower_energy) ** 2 + s ** 2 * tower_energy + noise ** 2))
         # Delphes judges the significance with the resolution at the smeared (measured) energy
-        sigma_measured = np.sqrt((_by_region(res, abs_t_eta, "c") * smeared) ** 2
-                                 + _by_region(res, abs_t_eta, "s") ** 2 * smeared
-                                 + _by_region(res, abs_t_eta, "n") ** 2)
+        sigma_measured = np.sqrt((c * smeared) ** 2 + s ** 2 * smeared + noise ** 2)
         keep = (smeared > layer["energy_min"]) & (smeared > layer["significance_min"] * np.nan_to_num(sigma_measured))
         t_pt = smeared[keep] / np.cosh(t_eta[keep])
         return t_event[keep], t_pt, t_eta[keep], _wrap_phi(t_phi[keep])
 
     def _jets(self, towers: tuple[np.ndarray, ...], n_events: int, p: ParticleArrays,
               isolated: tuple[tuple[np.ndarray, ...], ...], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-        import awkward as ak
-        import fastjet
-
-        t_event, t_pt, t_eta, t_phi = towers
-        order = np.argsort(t_event, kind="stable")
-        t_event, t_pt, t_eta, t_phi = t_event[order], t_pt[order], t_eta[order], t_phi[order]
-        counts = np.bincount(t_event, minlength=n_events)
+        """Jets from the towers ``(event, pt, eta, phi, px, py)``."""
+        order = np.argsort(towers[0], kind="stable")
+        t_event, t_pt, t_eta, _, t_px, t_py = (values[order] for values in towers)
         spec = self.params["jets"]
-        inputs = ak.unflatten(ak.zip({
-            "px": t_pt * np.cos(t_phi), "py": t_pt * np.sin(t_phi),
-            "pz": t_pt * np.sinh(t_eta), "E": t_pt * np.cosh(t_eta),
-        }, with_name="Momentum4D"), counts)
         if len(t_event):
-            clustered = fastjet.ClusterSequence(inputs, self._jetdef).inclusive_jets(min_pt=float(spec["pt_min"]))
-            j_counts = ak.to_numpy(ak.num(clustered))
-            jpx, jpy, jpz, je = (ak.to_numpy(ak.flatten(clustered[c])).astype(float) for c in ("px", "py", "pz", "E"))
+            stops = np.cumsum(np.bincount(t_event, minlength=n_events))
+            jpx, jpy, jpz, je, j_counts = _cluster(
+                t_px, t_py, t_pt * np.sinh(t_eta), t_pt * np.cosh(t_eta),
+                np.concatenate(([0], stops[:-1])), stops, self._jetdef, float(spec["pt_min"]))
         else:
             j_counts = np.zeros(n_events, dtype=np.int64)
             jpx = jpy = jpz = je = np.zeros(0)
