@@ -65,6 +65,31 @@ def test_small_background_needs_the_llr_moments() -> None:
     assert abs(ceiling.auc - ceiling.auc_llr) > abs(mc - ceiling.auc_llr)  # the large-B formula is off here
 
 
+@pytest.mark.parametrize(("z", "background"), [(2.0, 20_000), (1.0, 2000)])
+def test_normalised_histograms_lose_the_counting_information(z: float, background: float) -> None:
+    """counts: normalise: the multinomial likelihood ratio of the fractions reaches the normalise ceiling,
+    far below the Poisson one (which also uses the total)."""
+    q, p = _shape(4.0), _shape(5.0)
+    poisson = optimal_auc(p, q, z, background)
+    normalised = optimal_auc(p, q, z, background, counts="normalise")
+    rng = np.random.default_rng(int(z * 10))
+    n, signal = 20_000, z * math.sqrt(background)
+    sm = rng.poisson(background * q / q.sum(), size=(n, q.size))
+    sm_np = rng.poisson(background * q / q.sum() + signal * p / p.sum(), size=(n, q.size))
+    histograms = np.concatenate([sm, sm_np]).astype(np.float64)
+    fractions = histograms / histograms.sum(axis=1, keepdims=True)
+    mc = float(roc_auc_score(np.repeat([0, 1], n), likelihood_ratio(fractions, p, q, z, background, normalised=True)))
+    # 2 × 20 000 histograms: standard error ≤ 0.003
+    assert abs(mc - normalised.auc_llr) < 0.01
+    assert abs(mc - normalised.auc) < 0.01
+    assert poisson.auc_llr - normalised.auc_llr > 0.1
+    assert normalised.sum_p2_over_q == poisson.sum_p2_over_q
+    # identical shapes: nothing is left to separate
+    assert optimal_auc(q, q, z, background, counts="normalise").auc == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="counts"):
+        optimal_auc(p, q, z, background, counts="raw")
+
+
 def test_empty_background_cells() -> None:
     """q_i = 0 < p_i: an event there proves new physics; AUC = 1 − e^{−Sπ₀}(1 − AUC_rest)."""
     q = np.concatenate([_shape(4.0, 19), [0.0]])

@@ -41,7 +41,8 @@ File layout (``h5py``; every array row-aligned within its group)::
     /shapes/background    normalised background shape (histogram shape; 1D: per-channel marginals)
     /shapes/models        (n_models, *shape) normalised signal shapes
     /ceiling/auc          (n_models, n_s_over_sqrt_b) optimal AUC, large-B formula (ceiling.py)
-    /ceiling/auc_llr      same from the exact LLR moments; also sum_p2_over_q,
+    /ceiling/auc_llr      same from the exact LLR moments (the ceiling at this B; with ``counts: normalise``
+                          both without the total's information); also sum_p2_over_q,
                           empty_background_fraction (n_models,), and for stacked 1D channels
                           best_channel_auc (a lower bound; ``auc`` is then an upper bound)
     /sb_<v>[/<model>]     x (n, *shape) float32 counts; y (n,) int16; model (n,) int16 (−1: SM only);
@@ -595,11 +596,12 @@ def _write_ceiling(group: h5py.Group, study: Study, inputs: TaskInputs) -> None:
         p = inputs.p[m].toarray()[0]
         p_marginal = inputs.space.marginal(p) if channels else None
         for j, value in enumerate(values):
-            ceiling = optimal_auc(p, inputs.q, value, background)
+            ceiling = optimal_auc(p, inputs.q, value, background, counts=study.datasets.counts)
             auc[m, j], auc_llr[m, j] = ceiling.auc, ceiling.auc_llr
             ratio[m], empty[m] = ceiling.sum_p2_over_q, ceiling.empty_background_fraction
             if p_marginal is not None:
-                best_channel[m, j] = max(c.auc for c in channel_ceilings(p_marginal, q_marginal, value, background))
+                best_channel[m, j] = max(c.auc for c in channel_ceilings(p_marginal, q_marginal, value, background,
+                                                                         counts=study.datasets.counts))
     for m in np.flatnonzero(empty > 0.01):
         # The pool's empty cells are unsampled tails, not regions without background: the dataset
         # really separates there, but only because the background pool is too small.
