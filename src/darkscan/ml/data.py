@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ __all__ = [
     "dataset_fingerprint",
     "dataset_path",
     "load_unit",
+    "open_dataset",
+    "require_attributes",
     "split_indices",
     "task_of",
     "training_seed",
@@ -98,9 +101,14 @@ def _check_matches(study: Study, task: TrainingTask, path: Path, h5: Any) -> Non
     if task.labels == "regression":
         expected["histograms_per_point"] = settings.histograms_per_point
         expected["target"] = task.target or ""
+    require_attributes(study, task, path, h5, expected)
+
+
+def require_attributes(study: Study, task: TrainingTask, path: Path, h5: Any, expected: dict[str, Any]) -> None:
+    """Refuse a dataset whose recorded settings differ from the study's (``models``/``features``: JSON lists)."""
     for key, want in expected.items():
         have = _attr(h5, key)
-        if key == "models":
+        if key in ("models", "features"):
             have = json.loads(have) if have is not None else None
         elif isinstance(have, np.ndarray):
             have = have.tolist()
@@ -112,7 +120,9 @@ def _check_matches(study: Study, task: TrainingTask, path: Path, h5: Any) -> Non
                                  f"--task {task.name}")
 
 
-def _open(study: Study, task: TrainingTask) -> tuple[Path, Any]:
+def open_dataset(study: Study, task: TrainingTask,
+                 check: Callable[[Study, TrainingTask, Path, Any], None]) -> tuple[Path, Any]:
+    """The task's dataset file, open, after ``check`` raised nothing (a missing, unreadable or stale file: one line)."""
     import h5py
 
     path = dataset_path(study, task.name)
@@ -124,11 +134,15 @@ def _open(study: Study, task: TrainingTask) -> tuple[Path, Any]:
     except OSError as exc:
         raise InputFileError(f"{path}: not a readable HDF5 dataset ({exc})") from None
     try:
-        _check_matches(study, task, path, h5)
+        check(study, task, path, h5)
     except BaseException:
         h5.close()
         raise
     return path, h5
+
+
+def _open(study: Study, task: TrainingTask) -> tuple[Path, Any]:
+    return open_dataset(study, task, _check_matches)
 
 
 def _unit_groups(task: TrainingTask, groups: list[str]) -> dict[str, list[str]]:

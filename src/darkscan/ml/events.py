@@ -85,44 +85,24 @@ def _expected_models(study: Study, task: TrainingTask) -> list[str]:
     return [f"{p.sample}.{p.point_id}" for name in task.signals for p in study.plan() if p.sample == name]
 
 
+def _check_matches(study: Study, task: TrainingTask, path: Path, h5: Any) -> None:
+    from darkscan.datasets.events import EVENTS_FORMAT
+    from darkscan.ml.data import require_attributes
+
+    if _attr(h5, "format") != EVENTS_FORMAT:
+        raise InputFileError(f"{path}: not a darkscan event-level dataset (format {_attr(h5, 'format')!r}); "
+                             f"rebuild it: darkscan histos build {study.source} --task {task.name}")
+    expected = {"study": study.name, "task": task.name, "labels": task.labels, "features": task.features,
+                "seed": study.datasets.seed, "split": [float(v) for v in task.split],
+                "luminosity_fb": float(study.luminosity_fb), "models": _expected_models(study, task)}
+    require_attributes(study, task, path, h5, expected)
+
+
 def _open(study: Study, task: TrainingTask) -> tuple[Path, Any]:
     """The task's event dataset, checked against the study (a stale file: one line naming the field)."""
-    import h5py
+    from darkscan.ml.data import open_dataset
 
-    from darkscan.datasets.events import EVENTS_FORMAT
-    from darkscan.ml.data import dataset_path
-
-    path = dataset_path(study, task.name)
-    if not path.exists():
-        raise InputFileError(f"{path}: no dataset for training task {task.name!r}; build it first: "
-                             f"darkscan histos build {study.source} --task {task.name}")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputFileError(f"{path}: not a readable HDF5 dataset ({exc})") from None
-    try:
-        if _attr(h5, "format") != EVENTS_FORMAT:
-            raise InputFileError(f"{path}: not a darkscan event-level dataset (format {_attr(h5, 'format')!r}); "
-                                 f"rebuild it: darkscan histos build {study.source} --task {task.name}")
-        expected = {"study": study.name, "task": task.name, "labels": task.labels, "features": task.features,
-                    "seed": study.datasets.seed, "split": [float(v) for v in task.split],
-                    "luminosity_fb": float(study.luminosity_fb), "models": _expected_models(study, task)}
-        for key, want in expected.items():
-            have = _attr(h5, key)
-            if key in ("features", "models"):
-                have = json.loads(have) if have is not None else None
-            elif isinstance(have, np.ndarray):
-                have = have.tolist()
-            elif isinstance(have, np.generic):
-                have = have.item()
-            if have != want:
-                raise InputFileError(f"{path}: built for another version of the study ({key} is {have!r} in the file, "
-                                     f"{want!r} in {study.source}); rebuild it: darkscan histos build {study.source} "
-                                     f"--task {task.name}")
-    except BaseException:
-        h5.close()
-        raise
-    return path, h5
+    return open_dataset(study, task, _check_matches)
 
 
 def event_units(study: Study, task: TrainingTask) -> list[str]:
