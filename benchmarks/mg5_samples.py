@@ -44,6 +44,12 @@ SAMPLES: dict[str, tuple[str, dict[str, float]]] = {
     "znunu_jet": ("sm_znunu_jet", {}),
     "wlnu_jet": ("sm_wlnu_jet", {}),
     "zz_llvv": ("sm_zz_llvv", {}),
+    "zll_jet": ("sm_zll_jet", {}),
+    "ttbar": ("sm_ttbar", {}),
+    "wz_lvll": ("sm_wz_lvll", {}),
+    "ww_lvlv": ("sm_ww_lvlv", {}),
+    # loop-induced ([noborn=QCD]): MG5 builds MadLoop's tools on the first run
+    "spin0_default": ("spin0_monojet", {}),
 }
 
 
