@@ -430,7 +430,10 @@ _BACKGROUNDS = [
                 "WeakDoubleBoson:ffbar2WW, W → eν/μν/τν", defines=_W_LEPTONS),
     _background("sm_zll_jet", ("monoz",), "Z(→ℓℓ) + jet (fake MET from jet mismeasurement)",
                 ("p p > z j, z > l+ l-",),
-                "WeakBosonAndParton:qqbar2gmZg + qg2gmZq, pure Z, Z → ee/μμ", {"ptj": 20.0}),
+                "WeakBosonAndParton:qqbar2gmZg + qg2gmZq, pure Z, Z → ee/μμ; vs MG5 + shower (ptj > 20, 3000 "
+                "events a side): σ ratio 0.995; atlas_monoz keeps none of either; MET / leading-jet pT KS 0.047 / "
+                "0.051 (95 % critical 0.035), jet multiplicity 1.28 vs 1.53 (KS 0.10): the rate, not the extra "
+                "jets (Pythia's own Z + jet showers less than MG5's LHE from its scale)", {"ptj": 20.0}),
 ]
 
 #: Every process, by name.
