@@ -414,7 +414,11 @@ _BACKGROUNDS = [
     # The tops are decayed by MadSpin (full spin correlations, Breit-Wigner lineshapes) rather than
     # left to Pythia, which would decay them isotropically.
     _background("sm_ttbar", ("monojet", "monoz"), "top-pair production, all decays (MG5: tops decayed by MadSpin "
-                "with spin correlations)", ("p p > t t~",), "Top:gg2ttbar + qqbar2ttbar",
+                "with spin correlations)", ("p p > t t~",),
+                "Top:gg2ttbar + qqbar2ttbar; vs MG5 (MadSpin decays) + shower, 3000 events a side: σ ratio 1.004, "
+                "MET 48.3 vs 50.3 GeV (KS 0.045, 95 % critical 0.035), leading-jet pT KS 0.033, jet multiplicity "
+                "4.92 vs 4.93 (KS 0.013); atlas_monojet keeps 5 vs 3 events, atlas_monoz none: rates and jet shapes, "
+                "MET 4 % soft",
                 madspin=("t > w+ b, w+ > all all", "t~ > w- b~, w- > all all")),
     _background("sm_zz_llvv", ("monoz",), "ZZ → ℓℓνν, the irreducible mono-Z background",
                 ("p p > z z, z > l+ l-, z > vl vl~",),
