@@ -273,7 +273,9 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
                             "filter (DM:gg2S2XXj is 'not yet available' in Pythia 8.3); Pythia's σ is orders of "
                             "magnitude below DMsimp's loop-induced rate (kinematics only, warns); shapes roughly: "
                             "issue #15 measured atlas_monojet efficiency 0.492 vs 0.494, MET KS 0.057 against "
-                            "MG5 [noborn=QCD] + shower (not rerun by validate_signals.py: needs MadLoop)"),
+                            "MG5 [noborn=QCD] + shower (not rerun: MG5 builds MadLoop's tools offline from its vendor/ here - "
+                            "ninja, OneLOop, CutTools, IREGI - but the first run, build included, passed "
+                            "validate_signals' 1-hour limit in the survey at load 10-15)"),
         monoz=dict(processes=("p p > xd xd~ z [noborn=QCD]",), madspin=("z > l+ l-",), pythia=None),
         constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop); mono-Z's "
                              "Z → ℓℓ is decayed by MadSpin with spinmode none, the only mode for loop-induced "
