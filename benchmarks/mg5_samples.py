@@ -30,7 +30,8 @@ MG5_HOME = Path(os.environ.get("DARKSCAN_MG5_HOME", Path.home() / ".cache/darksc
 CACHE = Path(os.environ.get("DARKSCAN_VALIDATION_CACHE", Path.home() / ".cache/darkscan/validation"))
 N_EVENTS = 3000
 MG5_SEED = 21
-TIMEOUT_S = 3600
+#: a loop-induced sample's first run also builds MadLoop's tools (over an hour on a loaded 2-core machine)
+TIMEOUT_S = 3 * 3600
 
 #: name → (registry process, parameters overriding the registry defaults); the spin-1 points are
 #: the issue's reference points (Γ fixed at 10 GeV, ptj > 130)
@@ -44,6 +45,12 @@ SAMPLES: dict[str, tuple[str, dict[str, float]]] = {
     "znunu_jet": ("sm_znunu_jet", {}),
     "wlnu_jet": ("sm_wlnu_jet", {}),
     "zz_llvv": ("sm_zz_llvv", {}),
+    "zll_jet": ("sm_zll_jet", {}),
+    "ttbar": ("sm_ttbar", {}),
+    "wz_lvll": ("sm_wz_lvll", {}),
+    "ww_lvlv": ("sm_ww_lvlv", {}),
+    # loop-induced ([noborn=QCD]): MG5 builds MadLoop's tools on the first run
+    "spin0_default": ("spin0_monojet", {}),
 }
 
 

@@ -4,8 +4,9 @@ For each sample of :data:`mg5_samples.SAMPLES` (a registry process at one parame
 MG5 LHE (cached, made with the installed MG5 when missing) is showered by darkscan's own
 ``gen shower`` path (:func:`darkscan.gen.shower.shower_lhe`, Pythia 8 + the fast detector) and
 compared with an embedded run of the same point (:class:`darkscan.gen.pythia.PythiaRun` + the same
-fast detector, same preset). Printed per sample: σ (MG5 vs embedded), the ``atlas_monojet``
-selection efficiency, and the means and two-sample KS distances of MET, leading-jet pT and jet
+fast detector, same preset). Printed per sample: σ (MG5 vs embedded), the selection efficiency
+of the process's signature (``atlas_monojet`` for monojet processes, ``atlas_monoz`` for mono-Z ones,
+both for tt̄), and the means and two-sample KS distances of MET, leading-jet pT and jet
 multiplicity (the KS 95 % critical distance for the sample sizes is printed beside them).
 
 Run: ``PYTHONPATH=src python benchmarks/validate_signals.py [NAME ...] [--events N]``
@@ -46,8 +47,19 @@ def ks_critical(n: int, m: int) -> float:
     return 1.358 * math.sqrt((n + m) / (n * m))
 
 
-def observables(table: Any) -> dict[str, np.ndarray]:
-    """MET, leading-jet pT, jet multiplicity and the atlas_monojet decision of each event."""
+#: the selection preset of each signature
+SELECTIONS = {"monojet": "atlas_monojet", "monoz": "atlas_monoz"}
+
+
+def selections_for(name: str) -> list[str]:
+    """The selection presets that fit the sample's process (one per signature)."""
+    from darkscan.registry import get_process
+
+    return [SELECTIONS[s] for s in get_process(sample_point(name).process).signatures]
+
+
+def observables(table: Any, selections: list[str]) -> dict[str, np.ndarray]:
+    """MET, leading-jet pT, jet multiplicity and each selection's decision, per event."""
     import awkward as ak
 
     from darkscan.analysis.features import compute_features
@@ -58,7 +70,8 @@ def observables(table: Any) -> dict[str, np.ndarray]:
         "met": np.asarray(ak.to_numpy(table["met"]), dtype=float),
         "leading_jet_pt": np.asarray(ak.to_numpy(ak.fill_none(ak.firsts(table["jets"]["pt"]), np.nan)), dtype=float),
         "n_jets": np.asarray(ak.to_numpy(ak.num(table["jets"])), dtype=float),
-        "selected": np.asarray(apply(features, study_cuts("atlas_monojet")), dtype=bool),
+        **{f"selected_{preset}": np.asarray(apply(features, study_cuts(preset)), dtype=bool)
+           for preset in selections},
     }
 
 
@@ -96,10 +109,14 @@ def compare(name: str, n_events: int, seed: int) -> dict[str, float]:
     assert lhe is not None
     mg_table, mg_sigma, mg_error = showered_mg5(name, lhe, n_events, seed)
     em_table, em_sigma, em_error = embedded_run(name, n_events, seed)
-    mg, em = observables(mg_table), observables(em_table)
+    selections = selections_for(name)
+    mg, em = observables(mg_table, selections), observables(em_table, selections)
     n, m = len(mg["met"]), len(em["met"])
     row = {"sigma_mg5": mg_sigma, "sigma_embedded": em_sigma, "sigma_ratio": em_sigma / mg_sigma,
-           "eff_mg5": mg["selected"].mean(), "eff_embedded": em["selected"].mean(), "ks_critical": ks_critical(n, m)}
+           "ks_critical": ks_critical(n, m)}
+    for preset in selections:
+        row[f"eff_{preset}_mg5"] = float(mg[f"selected_{preset}"].mean())
+        row[f"eff_{preset}_embedded"] = float(em[f"selected_{preset}"].mean())
     for key in ("met", "leading_jet_pt", "n_jets"):
         row[f"{key}_mg5"] = float(np.nanmean(mg[key]))
         row[f"{key}_embedded"] = float(np.nanmean(em[key]))
@@ -109,8 +126,12 @@ def compare(name: str, n_events: int, seed: int) -> dict[str, float]:
           f"; cuts {point.generation_cuts}; {n} MG5 + shower vs {m} embedded events, preset {PRESET}")
     print(f"  σ [pb]                 MG5 {mg_sigma:10.4g} ± {mg_error:.2g}   embedded {em_sigma:10.4g} ± {em_error:.2g}"
           f"   ratio {row['sigma_ratio']:.3f}")
-    print(f"  atlas_monojet eff.     MG5 {row['eff_mg5']:10.3f}   embedded {row['eff_embedded']:10.3f}   "
-          f"ratio {row['eff_embedded'] / max(row['eff_mg5'], 1e-12):.3f}")
+    for preset in selections:
+        eff_mg, eff_em = row[f"eff_{preset}_mg5"], row[f"eff_{preset}_embedded"]
+        # binomial errors of both efficiencies, propagated to the ratio
+        rel = math.sqrt(sum((1 - e) / (e * k) for e, k in ((eff_mg, n), (eff_em, m)) if e > 0))
+        print(f"  {preset + ' eff.':<22s} MG5 {eff_mg:10.4f}   embedded {eff_em:10.4f}   "
+              f"ratio {eff_em / max(eff_mg, 1e-12):.3f} ± {rel * eff_em / max(eff_mg, 1e-12):.3f}")
     for key, label in (("met", "mean MET [GeV]"), ("leading_jet_pt", "mean lead-jet pT [GeV]"),
                        ("n_jets", "mean jet multiplicity")):
         print(f"  {label:<22s} MG5 {row[f'{key}_mg5']:10.4g}   embedded {row[f'{key}_embedded']:10.4g}   "
