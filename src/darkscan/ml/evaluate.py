@@ -352,10 +352,9 @@ def evaluate_task(study: Study, task_name: str, *, progress: Progress | None = N
         if task.labels == "binary" and data.s_over_sqrt_b is not None and data.model is not None:
             cross.add(data.s_over_sqrt_b, data.model, network, data.scaler, data.raw_test, np.asarray(data.y_test))
         if onnx:
-            from darkscan.ml.onnx import export_onnx
+            from darkscan.ml.onnx import export_beside
 
-            difference = export_onnx(network, data, file.with_suffix(".onnx"))
-            row["onnx"] = {"file": file.with_suffix(".onnx").name, "max_deviation": difference}
+            row["onnx"] = export_beside(network, data, file)
         rows.append(row)
         progress.advance(progress_id, 1)
     result: dict[str, Any] = {

@@ -281,10 +281,9 @@ def evaluate_event_task(study: Study, task: TrainingTask, *, progress: Progress 
         row["weights"] = {"scheme": task.weights, "class_weight": task.class_weight}
         curves["history"][unit] = sidecar.get("history") or {}
         if onnx:
-            from darkscan.ml.onnx import export_onnx
+            from darkscan.ml.onnx import export_beside
 
-            difference = export_onnx(network, data, file.with_suffix(".onnx"))
-            row["onnx"] = {"file": file.with_suffix(".onnx").name, "max_deviation": difference}
+            row["onnx"] = export_beside(network, data, file)
         rows.append(row)
         progress.advance(progress_id, 1)
     result: dict[str, Any] = {

@@ -31,7 +31,7 @@ from darkscan.io import atomic_path
 if TYPE_CHECKING:
     from darkscan.ml.data import Scaler, UnitData
 
-__all__ = ["OPSET", "OnnxParityError", "export_onnx", "onnx_predict"]
+__all__ = ["OPSET", "OnnxParityError", "export_beside", "export_onnx", "onnx_predict"]
 
 OPSET = 17
 
@@ -112,3 +112,9 @@ def export_onnx(network: Any, data: UnitData, target: Path, *, tolerance: float 
     with atomic_path(target) as tmp:
         tmp.write_bytes(payload)
     return difference
+
+
+def export_beside(network: Any, data: UnitData, model_file: Path) -> dict[str, Any]:
+    """Export next to the saved ``.keras`` file; the evaluation row's ``onnx`` entry."""
+    target = Path(model_file).with_suffix(".onnx")
+    return {"file": target.name, "max_deviation": export_onnx(network, data, target)}
