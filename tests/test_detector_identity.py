@@ -92,7 +92,10 @@ def test_event_table_matches_the_reference() -> None:
         got = table[key]
         assert got.dtype == expected.dtype and got.shape == expected.shape, key
         if np.issubdtype(expected.dtype, np.floating):
-            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=key)
+            # a one-tower jet's mass is sqrt(E^2 - p^2) of a massless tower: rounding noise of numpy's
+            # SIMD sinh/cosh, which differ between CPUs, of ~1e-5 GeV
+            atol = 1e-4 if key == "jets.mass" else 1e-12
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=atol, err_msg=key)
         else:
             np.testing.assert_array_equal(got, expected, err_msg=key)
 
@@ -166,7 +169,7 @@ def test_flat_clustering_equals_fastjets_awkward_interface(pythia_batches: list)
         inputs = ak.unflatten(ak.zip({"px": t_px, "py": t_py, "pz": pz, "E": e}, with_name="Momentum4D"), counts)
         jets = fastjet.ClusterSequence(inputs, det._jetdef).inclusive_jets(min_pt=20.0)
         stops = np.cumsum(counts)
-        *momenta, j_counts = detector._cluster(t_px, t_py, pz, e, stops - counts, stops, det._jetdef, 20.0)
+        *momenta, j_counts, _ = detector._cluster(t_px, t_py, pz, e, stops - counts, stops, det._jetdef, 20.0)
         np.testing.assert_array_equal(j_counts, ak.to_numpy(ak.num(jets)))
         assert j_counts.sum() > 0
         for got, c in zip(momenta, ("px", "py", "pz", "E")):
@@ -193,14 +196,14 @@ def test_collections_have_the_layout_of_zip_and_unflatten() -> None:
 def test_clustering_falls_back_to_the_public_interface(monkeypatch: pytest.MonkeyPatch) -> None:
     import fastjet
 
-    from darkscan.gen import detector
+    from darkscan.gen.clustering import cluster_with_fastjet
 
     rng = np.random.default_rng(4)
     pt, eta, phi = rng.uniform(1.0, 80.0, 60), rng.normal(0.0, 0.5, 60), rng.normal(0.0, 0.5, 60)
     momenta = (pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), pt * np.cosh(eta))
     starts, stops = np.array([0, 25, 25]), np.array([25, 25, 60])  # the middle event is empty
     jetdef = FastDetector()._jetdef
-    direct = detector._cluster(*momenta, starts, stops, jetdef, 20.0)
+    direct = cluster_with_fastjet(*momenta, starts, stops, 0.6, 20.0, jetdef=jetdef)
     real = fastjet._ext
 
     class ChangedEntryPoint:
@@ -218,8 +221,8 @@ def test_clustering_falls_back_to_the_public_interface(monkeypatch: pytest.Monke
             return real.interfacemulti(*args)
 
     monkeypatch.setattr(fastjet, "_ext", ChangedEntryPoint())
-    public = detector._cluster(*momenta, starts, stops, jetdef, 20.0)
+    public = cluster_with_fastjet(*momenta, starts, stops, 0.6, 20.0, jetdef=jetdef)
     assert ChangedEntryPoint.calls == 2  # refused, then the public interface's own call
-    assert direct[-1][1] == 0 and direct[-1].sum() >= 2
+    assert direct[4][1] == 0 and direct[4].sum() >= 2 and np.any(direct[5] >= 0)
     for got, expected in zip(public, direct):
         np.testing.assert_array_equal(got, expected)
