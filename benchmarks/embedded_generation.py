@@ -7,7 +7,13 @@
    Pythia init included). Goal ≥ 1.8× on 2 free cores; the load average is printed because the
    machine may be shared.
 
-Run: ``PYTHONPATH=src python benchmarks/embedded_generation.py [--events N]``.
+3. ``--breakdown``: CPU µs/event of each step of the fast preset's pipeline on the same events — bare
+   ``next()``, ``nextBatch`` (Pythia + awkward conversion), reading the batch (``from_pythia_batch``,
+   weights), the detector and within it the jet clustering (compiled vs FastJet, same towers), and
+   building the event table — with the sum against the bare loop.
+
+Run: ``PYTHONPATH=src python benchmarks/embedded_generation.py [--events N] [--breakdown]
+[--full-events 0] [--scaling-events 0]`` (0 skips that part).
 """
 
 from __future__ import annotations
@@ -60,6 +66,58 @@ def overhead(preset: str, n_events: int, rounds: int) -> None:
           f"pipeline − bare {(min(pipe_cpu) - min(bare_cpu)) / n_events * 1e6:.0f} µs/event; goal ≤ +10 %)")
 
 
+def breakdown(n_events: int, rounds: int) -> None:
+    import awkward as ak
+
+    from darkscan.gen.clustering import HAVE_COMPILED, cluster_antikt
+    from darkscan.gen.detector import ParticleArrays
+    from darkscan.gen.pythia import weights_of
+    from jet_clustering import best_cpu_seconds, fastjet_jets_only
+
+    bare_run, batch_run = _run("fast", 1), _run("fast", 1)
+    detector = FastDetector(invisible_pdgids=())
+    generate_events(_run("fast", 2), detector, 50, 0, np.random.default_rng(1))  # warm-up
+    # the per-step timings run on one fixed batch so that every step sees the same events
+    events = batch_run.batch(n_events)
+    particles = ParticleArrays.from_pythia_batch(events)
+    towers: list = []
+    original = detector._jets
+    detector._jets = lambda t, *args: towers.append(t) or original(t, *args)  # type: ignore[method-assign]
+    objects = detector.simulate(particles, np.random.default_rng(1))
+    detector._jets = original  # type: ignore[method-assign]
+    t_event, t_pt, t_eta, _, t_px, t_py = towers[0]
+    order = np.argsort(t_event, kind="stable")
+    t_event, t_pt, t_eta, t_px, t_py = t_event[order], t_pt[order], t_eta[order], t_px[order], t_py[order]
+    stops = np.cumsum(np.bincount(t_event, minlength=n_events))
+    flat = (t_px, t_py, t_pt * np.sinh(t_eta), t_pt * np.cosh(t_eta), np.concatenate(([0], stops[:-1])), stops)
+    radius, pt_min = float(detector.params["jets"]["radius"]), float(detector.params["jets"]["pt_min"])
+    weights = weights_of(events)
+
+    def bare() -> None:
+        for _ in range(n_events):
+            bare_run.pythia.next()
+
+    steps = {
+        "bare next()": bare,
+        "nextBatch": lambda: batch_run.pythia.nextBatch(n_events, "skip"),
+        "read batch": lambda: (ParticleArrays.from_pythia_batch(events), weights_of(events)),
+        "detector": lambda: detector.simulate(particles, np.random.default_rng(1)),
+        "clustering compiled": lambda: cluster_antikt(*flat, radius, pt_min),
+        "clustering FastJet": lambda: fastjet_jets_only(*flat, radius, pt_min),
+        "event table": lambda: ak.zip({**objects, "weight": weights,
+                                       "event": np.arange(n_events, dtype=np.int64)}, depth_limit=1),
+    }
+    us = {name: seconds / n_events * 1e6 for name, seconds in best_cpu_seconds(steps, rounds).items()}
+    for name, value in us.items():
+        print(f"  {name:<20s} {value:8.1f} µs/event")
+    pipeline = us["nextBatch"] + us["read batch"] + us["detector"] + us["event table"]
+    path = "compiled" if HAVE_COMPILED else "FastJet"
+    print(f"breakdown ({n_events} events, best of {rounds}, CPU; clustering in the detector: {path}): "
+          f"nextBatch + read + detector + table = {pipeline:.0f} µs/event vs bare {us['bare next()']:.0f} → "
+          f"{pipeline / us['bare next()'] - 1:+.1%} (goal ≤ +10 %); clustering compiled / FastJet "
+          f"{us['clustering compiled'] / us['clustering FastJet']:.2f} (limit ≤ 1.00)")
+
+
 def scaling(n_events: int, shard_events: int, start_method: str) -> None:
     import resource
 
@@ -99,14 +157,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000, help="events per timing round (fast preset)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--full-events", type=int, default=150, help="events per round for the full preset")
-    parser.add_argument("--scaling-events", type=int, default=12000)
+    parser.add_argument("--full-events", type=int, default=150, help="events per round for the full preset (0: skip)")
+    parser.add_argument("--scaling-events", type=int, default=12000, help="events of the scaling runs (0: skip)")
+    parser.add_argument("--breakdown", action="store_true", help="also time each step of the fast pipeline")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    overhead("fast", args.events, args.rounds)
-    overhead("full", args.full_events, args.rounds)
-    for method in ("forkserver", "fork", "spawn"):
-        scaling(args.scaling_events, args.scaling_events // 4, method)
+    if args.events:
+        overhead("fast", args.events, args.rounds)
+    if args.breakdown:
+        breakdown(args.events or 1000, args.rounds)
+    if args.full_events:
+        overhead("full", args.full_events, args.rounds)
+    if args.scaling_events:
+        for method in ("forkserver", "fork", "spawn"):
+            scaling(args.scaling_events, args.scaling_events // 4, method)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
