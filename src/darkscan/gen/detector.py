@@ -176,7 +176,8 @@ class ParticleArrays:
             return np.asarray(layout.content(name).data)[:total]
 
         def event_of(index: np.ndarray) -> np.ndarray:
-            return np.searchsorted(offsets, index, side="right") - 1
+            # index is sorted: one search per event boundary, not one per particle
+            return np.repeat(np.arange(n, dtype=np.int64), np.diff(np.searchsorted(index, offsets)))
 
         final = np.flatnonzero(column(record, "status") > 0)
         pid32 = column(record, "id")
