@@ -240,6 +240,7 @@ typedef struct {
     size_t capacity;
     double eta_min, eta_max, size_eta, size_phi;
     int ieta_min, ieta_max, n_phi;
+    int built_rows, built_n_phi; /* the shape the tiles' neighbour links were made for */
 } Tiling;
 
 typedef struct {
@@ -321,12 +322,23 @@ static int initialise_tiles(Tiling *t, const PJ *jets, int64_t n, double R) {
     t->eta_min = t->ieta_min * t->size_eta;
     t->eta_max = t->ieta_max * t->size_eta;
     size_t count = (size_t)(t->ieta_max - t->ieta_min + 1) * (size_t)t->n_phi;
+    int rows = t->ieta_max - t->ieta_min + 1;
+    if (rows == t->built_rows && t->n_phi == t->built_n_phi) {
+        /* the neighbour links depend on the shape only: the previous event's serve, emptied */
+        for (size_t k = 0; k < count; k++) {
+            t->tiles[k].head = NULL;
+            t->tiles[k].tagged = 0;
+        }
+        return 1;
+    }
     if (count > t->capacity) {
         Tile *tiles = realloc(t->tiles, count * sizeof(Tile));
         if (!tiles) return 0;
         t->tiles = tiles;
         t->capacity = count;
     }
+    t->built_rows = rows;
+    t->built_n_phi = t->n_phi;
     for (int ieta = t->ieta_min; ieta <= t->ieta_max; ieta++) {
         for (int iphi = 0; iphi < t->n_phi; iphi++) {
             Tile *tile = &t->tiles[tile_of(t, ieta, iphi)];
