@@ -681,10 +681,15 @@ static PyObject *cluster(PyObject *self, PyObject *args) {
                        n_events, n_inputs, radius, pt_min, views[6].buf, views[7].buf, views[8].buf,
                        views[9].buf, views[10].buf, views[11].buf};
             int64_t written;
-            Py_BEGIN_ALLOW_THREADS written = run(&job);
-            Py_END_ALLOW_THREADS if (written == -1) PyErr_NoMemory();
-            else if (written == -2) PyErr_SetString(PyExc_ValueError, "cluster: an event range lies outside the inputs");
-            else result = PyLong_FromLongLong(written);
+            Py_BEGIN_ALLOW_THREADS
+            written = run(&job);
+            Py_END_ALLOW_THREADS
+            if (written == -1)
+                PyErr_NoMemory();
+            else if (written == -2)
+                PyErr_SetString(PyExc_ValueError, "cluster: an event range lies outside the inputs");
+            else
+                result = PyLong_FromLongLong(written);
         }
     }
     for (int k = 0; k < got; k++) PyBuffer_Release(&views[k]);
