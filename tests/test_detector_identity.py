@@ -166,11 +166,17 @@ def test_flat_clustering_equals_fastjets_awkward_interface(pythia_batches: list)
         inputs = ak.unflatten(ak.zip({"px": t_px, "py": t_py, "pz": pz, "E": e}, with_name="Momentum4D"), counts)
         jets = fastjet.ClusterSequence(inputs, det._jetdef).inclusive_jets(min_pt=20.0)
         stops = np.cumsum(counts)
-        *momenta, j_counts = detector._cluster(t_px, t_py, pz, e, stops - counts, stops, det._jetdef, 20.0)
+        *momenta, j_counts, jet_of_input = detector._cluster(t_px, t_py, pz, e, stops - counts, stops, det._jetdef,
+                                                              20.0)
         np.testing.assert_array_equal(j_counts, ak.to_numpy(ak.num(jets)))
         assert j_counts.sum() > 0
         for got, c in zip(momenta, ("px", "py", "pz", "E")):
             np.testing.assert_array_equal(got, ak.to_numpy(ak.flatten(jets[c])))
+        # each jet is the sum of the inputs assigned to it
+        inside = jet_of_input >= 0
+        for got, values in zip(momenta, (t_px, t_py, pz, e)):
+            np.testing.assert_allclose(np.bincount(jet_of_input[inside], values[inside], minlength=len(got)), got,
+                                       rtol=1e-9, atol=1e-9)
 
 
 def test_collections_have_the_layout_of_zip_and_unflatten() -> None:
@@ -220,6 +226,6 @@ def test_clustering_falls_back_to_the_public_interface(monkeypatch: pytest.Monke
     monkeypatch.setattr(fastjet, "_ext", ChangedEntryPoint())
     public = detector._cluster(*momenta, starts, stops, jetdef, 20.0)
     assert ChangedEntryPoint.calls == 2  # refused, then the public interface's own call
-    assert direct[-1][1] == 0 and direct[-1].sum() >= 2
+    assert direct[4][1] == 0 and direct[4].sum() >= 2 and np.any(direct[5] >= 0)
     for got, expected in zip(public, direct):
         np.testing.assert_array_equal(got, expected)

