@@ -3,16 +3,27 @@
 The chain mirrors the Delphes ATLAS card (its numbers live in ``detector_atlas.yaml``; a study's
 ``detector.params`` swaps in another file):
 
-1. stable particles → ECal/HCal towers on an (η, φ) grid; each tower's energy is smeared
-   log-normally with the calorimeter resolution and dropped below the energy and significance
-   thresholds; the tower direction is drawn uniformly inside the tower (Delphes' "smeared centre");
-2. anti-kT jets (``fastjet``, the card's R) on the towers, a jet energy scale, then b-tagging from
-   the flavour of b/c quarks within ΔR of the jet axis;
-3. electrons, muons and photons from the generator particles with (pT, |η|) efficiencies,
-   log-normal momentum smearing and relative isolation against the other visible particles;
-4. jets overlapping an isolated electron/photon are removed (the card's unique-object finder);
-5. MET = −Σ towers − Σ reconstructed muons (what the Delphes output of the card balances;
-   ``met.include_muons: false`` counts muons as missing).
+1. tracks: electrons, muons and charged hadrons that reach the calorimeter, with the card's tracking
+   efficiencies and log-normal pT smearing;
+2. stable particles except muons → ECal/HCal towers on an (η, φ) grid; each tower's energy is
+   smeared log-normally with the calorimeter resolution and dropped below the energy and
+   significance thresholds; the tower direction is drawn uniformly inside the tower (Delphes'
+   "smeared centre");
+3. energy flow per tower (Delphes' SimpleCalorimeter): the tracks of the species that deposit in the
+   layer (ECal: electrons, HCal: charged hadrons) against the tower's measured energy; a significant
+   neutral excess becomes an eflow photon (ECal) or neutral hadron (HCal), otherwise the tracks are
+   scaled to the combined track + calorimeter measurement;
+4. photons = ECal eflow photons, electrons = electron eflow tracks, muons = muon tracks, each with its
+   (pT, |η|) efficiency and the card's relative isolation on the eflow objects (charged-hadron
+   tracks plus the neutral excesses);
+5. anti-kT jets (``fastjet``, the card's R) on the towers plus every tracked muon (the card's
+   Calorimeter merger), a jet energy scale, then b-tagging from the flavour of b/c quarks within ΔR
+   of the jet axis;
+6. the card's unique-object finder, in its order photons, electrons, muons, jets: an object sharing
+   a generator particle with one kept before it is dropped (a jet containing the tower of an
+   isolated photon or electron, or an isolated muon);
+7. MET = −Σ towers − Σ tracked muons (``met.include_muons: false`` counts muons as missing and keeps
+   them out of the jets).
 
 As in Delphes' ParticlePropagator, particles produced outside the tracker cylinder (decay products of
 K⁰_S, Λ, … that flew beyond it) are not seen at all: without that the fast detector read jets and MET
@@ -22,10 +33,10 @@ Invisible particles are the neutrinos plus the sample's BSM invisible PDG ids; t
 nothing and make up ``invisible_pt``. Everything works on flat numpy arrays with an event index:
 no Python loop over particles or events.
 
-Differences from Delphes, by construction: no track/tower energy-flow split (isolation sums all
-visible particles above ``pt_min``), photons are generator photons (plus electrons that lost their
-track) rather than every neutral ECal deposit, jets are corrected by smearing towers not by particle-flow, and the overlap removal uses
-ΔR instead of shared constituents.
+Differences from Delphes, by construction: charged particles that curl up inside the tracker
+(pT ≲ 0.35 GeV) are dropped, where Delphes follows them to the endcap; the HCal's uneven towers at
+2.5 < |η| < 3.3 are regular here; eflow tracks of species that split their energy between the layers
+(none in the card) use the track energy as Delphes' calorimeter-energy guess.
 """
 
 from __future__ import annotations
@@ -541,7 +552,7 @@ class FastDetector:
         spec = self.params[kind]
         index = index[rng.random(len(index)) < _binned(spec["tracking_efficiency"], abs_eta[index], pt[index])]
         a, b = _by_region(spec["resolution"], abs_eta[index], ("a", "b"))
-        relative = np.nan_to_num(np.hypot(a, b * pt[index]))
+        relative = np.minimum(np.nan_to_num(np.hypot(a, b * pt[index])), 1.0)  # Delphes caps it at 1
         return index, _lognormal(rng, pt[index], relative * pt[index]), relative
 
     def _isolated(self, event: np.ndarray, cand_pt: np.ndarray, cand_eta: np.ndarray, cand_phi: np.ndarray,
