@@ -414,8 +414,10 @@ class FastDetector:
         pt = np.hypot(p.px, p.py)
         eta = _eta(p.px, p.py, p.pz, pt)
         phi = np.arctan2(p.py, p.px)
-        abs_eta = np.abs(eta)
-        phi_calo, reaches = self._propagate(p.pid, pt, eta, phi)
+        # Delphes places deposits and judges the efficiency and resolution formulas at the particle's
+        # position on the calorimeter face; objects keep the momentum direction
+        eta_calo, phi_calo, reaches = self._propagate(p.pid, pt, eta, phi)
+        abs_eta = np.abs(eta_calo)
 
         # tracks: the card's tracking efficiency and momentum smearing, per kind
         charged = (charge_of(p.pid) != 0) & reaches
@@ -432,7 +434,8 @@ class FastDetector:
             f_ecal[abs_id == pid] = fraction
         layers = []
         for layer, fraction in zip(self._layers, (f_ecal, 1.0 - f_ecal)):
-            towers = self._layer_towers(layer, p.event[calo], p.e[calo] * fraction[calo], eta[calo], phi_calo[calo], rng)
+            towers = self._layer_towers(layer, p.event[calo], p.e[calo] * fraction[calo], eta_calo[calo], phi_calo[calo],
+                                        rng)
             tower_of = np.full(len(p.pid), -1, dtype=np.int64)
             tower_of[calo] = towers["tower_of_deposit"]
             # energy flow: the tracks of species that deposit in this layer against their tower (the
@@ -526,24 +529,34 @@ class FastDetector:
         return ((p.production_rho_mm <= 1e3 * float(spec["radius_m"]))
                 & (np.abs(p.production_z_mm) <= 1e3 * float(spec["half_length_m"])))
 
-    def _propagate(self, pid: np.ndarray, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Azimuth at the calorimeter face after the solenoid bends charged particles, and whether
-        each particle gets there (charged particles curling up inside the tracker do not)."""
+    def _propagate(self, pid: np.ndarray, pt: np.ndarray, eta: np.ndarray,
+                   phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Position (η, φ) on the calorimeter face and whether the particle gets there, as Delphes'
+        ParticlePropagator: neutral particles fly straight; charged ones follow their helix to the
+        barrel (ρ = radius) or, if they get there first, an endcap (|z| = half_length). A particle that
+        curls up inside the tracker (pT < 0.3·B·radius/2) leaves through an endcap, at a large |η|;
+        one with pz = 0 never leaves (Delphes' propagation time is then infinite)."""
         spec = self.params["tracker"]
         charge = charge_of(pid)
-        charged = charge != 0
         radius, half_length, bz = float(spec["radius_m"]), float(spec["half_length_m"]), float(spec["bz_tesla"])
-        # transverse distance at which the particle leaves the solenoid volume (barrel or endcap)
-        # η of beam-collinear particles overflows sinh: they leave through the endcap at ρ → 0 anyway
-        with np.errstate(divide="ignore", over="ignore"):
-            rho = np.minimum(radius, half_length / np.abs(np.sinh(eta)))
-        curvature_radius = pt / (0.3 * bz)  # metres, pT in GeV, B in T
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = rho / (2.0 * np.where(charged, curvature_radius, np.inf))
-        reaches = ~charged | (x <= 1.0)
-        bend = np.arcsin(np.clip(x, 0.0, 1.0))
+        helix = np.flatnonzero((charge != 0) & (pt > 0) & (np.abs(eta) < 1e8))
+        curvature_radius = pt[helix] / (0.3 * bz)  # metres, pT in GeV, B in T
+        sinh_eta = np.sinh(eta[helix])
+        x = radius / (2.0 * curvature_radius)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # transverse path length to the barrel (infinite for a particle that curls up) or the endcap
+            to_barrel = np.where(x <= 1.0, 2.0 * curvature_radius * np.arcsin(np.minimum(x, 1.0)), np.inf)
+            path = np.minimum(to_barrel, half_length / np.abs(sinh_eta))
+            half_turn = path / (2.0 * curvature_radius)
+            rho = 2.0 * curvature_radius * np.abs(np.sin(half_turn))  # the chord: distance from the beam
+            helix_eta = np.arcsinh(sinh_eta * path / rho)
+        gets_there = np.isfinite(path) & (rho > 0)
+        eta_calo, phi_calo, reaches = eta.copy(), phi.copy(), np.ones(len(pid), dtype=bool)
+        eta_calo[helix] = np.where(gets_there, helix_eta, 0.0)
         # a positive charge in a field along +z turns clockwise: its azimuth decreases
-        return _wrap_phi(phi - np.where(charged, charge * bend, 0.0)), reaches
+        phi_calo[helix] = _wrap_phi(phi[helix] - charge[helix] * np.where(gets_there, half_turn, 0.0))
+        reaches[helix] = gets_there
+        return eta_calo, phi_calo, reaches
 
     def _tracks(self, kind: str, index: np.ndarray, pt: np.ndarray, abs_eta: np.ndarray,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
