@@ -286,7 +286,7 @@ def detector_check(n_detector_seeds: int) -> None:
         if n_detector_seeds > 1:
             rows = [compare_rows(simulate(events, recipe, 12345 + k), truth, delphes, path)
                     for k in range(n_detector_seeds)]
-            print(f"  fast/Delphes over {n_detector_seeds} detector seeds: mean ± spread of one seed (standard deviation)")
+            print(f"  fast/Delphes over {n_detector_seeds} detector seeds: mean ± spread of one seed (std. deviation)")
             for i, (name, reference, _) in enumerate(rows[0]):
                 ratios = np.array([r[i][2] / reference if reference else np.nan for r in rows])
                 if np.all(np.isfinite(ratios)):

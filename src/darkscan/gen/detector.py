@@ -434,8 +434,8 @@ class FastDetector:
             f_ecal[abs_id == pid] = fraction
         layers = []
         for layer, fraction in zip(self._layers, (f_ecal, 1.0 - f_ecal)):
-            towers = self._layer_towers(layer, p.event[calo], p.e[calo] * fraction[calo], eta_calo[calo], phi_calo[calo],
-                                        rng)
+            towers = self._layer_towers(layer, p.event[calo], p.e[calo] * fraction[calo], eta_calo[calo],
+                                        phi_calo[calo], rng)
             tower_of = np.full(len(p.pid), -1, dtype=np.int64)
             tower_of[calo] = towers["tower_of_deposit"]
             # energy flow: the tracks of species that deposit in this layer against their tower (the
@@ -498,7 +498,8 @@ class FastDetector:
         input_of_ecal[ecal_kept] = np.arange(len(ecal_kept))
         input_of_hcal = np.full(len(hcal["event"]), -1, dtype=np.int64)
         input_of_hcal[hcal_kept] = len(ecal_kept) + np.arange(len(hcal_kept))
-        shared = [input_of_ecal[ecal_of[owned][ecal_of[owned] >= 0]], input_of_hcal[hcal_of[owned][hcal_of[owned] >= 0]]]
+        owned_ecal, owned_hcal = ecal_of[owned], hcal_of[owned]
+        shared = [input_of_ecal[owned_ecal[owned_ecal >= 0]], input_of_hcal[owned_hcal[owned_hcal >= 0]]]
         if include_muons:
             mu_input = len(ecal_kept) + len(hcal_kept) + np.searchsorted(mu_tracks["index"], muons["index"])
             shared.append(mu_input)
@@ -514,7 +515,7 @@ class FastDetector:
             "jets": collection(jets, ("pt", "eta", "phi", "mass", "btag")),
             "electrons": collection(lepton(electrons), ("pt", "eta", "phi", "charge")),
             "muons": collection(lepton(muons), ("pt", "eta", "phi", "charge")),
-            "photons": collection((photons["event"], photons["pt"], photons["eta"], photons["phi"]), ("pt", "eta", "phi")),
+            "photons": collection(tuple(photons[k] for k in ("event", "pt", "eta", "phi")), ("pt", "eta", "phi")),
             "met": np.hypot(met_x, met_y),
             "met_phi": _wrap_phi(np.arctan2(met_y, met_x)),
             "invisible_pt": invisible_pt,
@@ -683,7 +684,8 @@ class FastDetector:
         track_scale = np.ones(len(track_tower))
         track_scale[counted] = tower_scale[track_tower[counted]]
         index = np.flatnonzero(significant)
-        return {"neutral": index, "neutral_pt": neutral[index] / np.cosh(towers["eta"][index]), "track_scale": track_scale}
+        return {"neutral": index, "neutral_pt": neutral[index] / np.cosh(towers["eta"][index]),
+                "track_scale": track_scale}
 
     def _jets(self, inputs: tuple[np.ndarray, ...], n_events: int, p: ParticleArrays, shared: np.ndarray,
               rng: np.random.Generator) -> tuple[np.ndarray, ...]:
