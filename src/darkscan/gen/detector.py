@@ -3,16 +3,27 @@
 The chain mirrors the Delphes ATLAS card (its numbers live in ``detector_atlas.yaml``; a study's
 ``detector.params`` swaps in another file):
 
-1. stable particles → ECal/HCal towers on an (η, φ) grid; each tower's energy is smeared
-   log-normally with the calorimeter resolution and dropped below the energy and significance
-   thresholds; the tower direction is drawn uniformly inside the tower (Delphes' "smeared centre");
-2. anti-kT jets (``fastjet``, the card's R) on the towers, a jet energy scale, then b-tagging from
-   the flavour of b/c quarks within ΔR of the jet axis;
-3. electrons, muons and photons from the generator particles with (pT, |η|) efficiencies,
-   log-normal momentum smearing and relative isolation against the other visible particles;
-4. jets overlapping an isolated electron/photon are removed (the card's unique-object finder);
-5. MET = −Σ towers − Σ reconstructed muons (what the Delphes output of the card balances;
-   ``met.include_muons: false`` counts muons as missing).
+1. tracks: electrons, muons and charged hadrons that reach the calorimeter, with the card's tracking
+   efficiencies and log-normal pT smearing;
+2. stable particles except muons → ECal/HCal towers on an (η, φ) grid; each tower's energy is
+   smeared log-normally with the calorimeter resolution and dropped below the energy and
+   significance thresholds; the tower direction is drawn uniformly inside the tower (Delphes'
+   "smeared centre");
+3. energy flow per tower (Delphes' SimpleCalorimeter): the tracks of the species that deposit in the
+   layer (ECal: electrons, HCal: charged hadrons) against the tower's measured energy; a significant
+   neutral excess becomes an eflow photon (ECal) or neutral hadron (HCal), otherwise the tracks are
+   scaled to the combined track + calorimeter measurement;
+4. photons = ECal eflow photons, electrons = electron eflow tracks, muons = muon tracks, each with its
+   (pT, |η|) efficiency and the card's relative isolation on the eflow objects (charged-hadron
+   tracks plus the neutral excesses);
+5. anti-kT jets (``fastjet``, the card's R) on the towers plus every tracked muon (the card's
+   Calorimeter merger), a jet energy scale, then b-tagging from the flavour of b/c quarks within ΔR
+   of the jet axis;
+6. the card's unique-object finder, in its order photons, electrons, muons, jets: an object sharing
+   a generator particle with one kept before it is dropped (a jet containing the tower of an
+   isolated photon or electron, or an isolated muon);
+7. MET = −Σ towers − Σ tracked muons (``met.include_muons: false`` counts muons as missing and keeps
+   them out of the jets).
 
 As in Delphes' ParticlePropagator, particles produced outside the tracker cylinder (decay products of
 K⁰_S, Λ, … that flew beyond it) are not seen at all: without that the fast detector read jets and MET
@@ -22,10 +33,10 @@ Invisible particles are the neutrinos plus the sample's BSM invisible PDG ids; t
 nothing and make up ``invisible_pt``. Everything works on flat numpy arrays with an event index:
 no Python loop over particles or events.
 
-Differences from Delphes, by construction: no track/tower energy-flow split (isolation sums all
-visible particles above ``pt_min``), photons are generator photons (plus electrons that lost their
-track) rather than every neutral ECal deposit, jets are corrected by smearing towers not by particle-flow, and the overlap removal uses
-ΔR instead of shared constituents.
+Differences from Delphes, by construction: charged particles that curl up inside the tracker
+(pT ≲ 0.35 GeV) are dropped, where Delphes follows them to the endcap; the HCal's uneven towers at
+2.5 < |η| < 3.3 are regular here; eflow tracks of species that split their energy between the layers
+(none in the card) use the track energy as Delphes' calorimeter-energy guess.
 """
 
 from __future__ import annotations
@@ -74,9 +85,10 @@ class DetectorParams:
 _REQUIRED = {
     "calorimeter": ("eta_max", "ecal_fraction", "ecal", "hcal"),
     "electrons": ("tracking_efficiency", "efficiency", "resolution", "isolation"),
-    "muons": ("efficiency", "resolution", "isolation"),
+    "muons": ("tracking_efficiency", "efficiency", "resolution", "isolation"),
+    "charged_hadrons": ("tracking_efficiency", "resolution"),
     "photons": ("efficiency", "isolation"),
-    "jets": ("radius", "pt_min", "energy_scale", "overlap_delta_r"),
+    "jets": ("radius", "pt_min", "energy_scale"),
     "btag": ("delta_r", "parton_pt_min", "parton_eta_max", "b", "c", "light"),
     "met": ("include_muons",),
     "tracker": ("radius_m", "half_length_m", "bz_tesla"),
@@ -119,8 +131,9 @@ def load_detector_params(path: str | Path | None = None) -> DetectorParams:
             continue
         problems += [f"{path}: {section}.{key} is missing" for key in keys if key not in data[section]]
     if not problems:
-        for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"), ("muons", "efficiency"),
-                          ("photons", "efficiency")):
+        for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"),
+                          ("muons", "tracking_efficiency"), ("muons", "efficiency"),
+                          ("charged_hadrons", "tracking_efficiency"), ("photons", "efficiency")):
             table = data[name][key]
             values = np.asarray(table.get("values"), dtype=float)
             shape = (len(table.get("abs_eta_edges", [])) - 1, len(table.get("pt_edges", [])) - 1)
@@ -380,47 +393,108 @@ class FastDetector:
         pt = np.hypot(p.px, p.py)
         eta = _eta(p.px, p.py, p.pz, pt)
         phi = np.arctan2(p.py, p.px)
-        abs_eta = np.abs(eta)
+        # Delphes places deposits and judges the efficiency and resolution formulas at the particle's
+        # position on the calorimeter face; objects keep the momentum direction
+        eta_calo, phi_calo, reaches = self._propagate(p.pid, pt, eta, phi)
+        abs_eta = np.abs(eta_calo)
 
-        # isolation reference: visible particles other than electrons and muons (the card's eflow filter)
-        iso_mask = (abs_id != 11) & (abs_id != 13)
+        # tracks: the card's tracking efficiency and momentum smearing, per kind
+        charged = (charge_of(p.pid) != 0) & reaches
+        kinds = ("electrons", "muons", "charged_hadrons")
+        per_kind = [self._tracks(kind, np.flatnonzero(mask), pt, abs_eta, rng) for kind, mask in zip(kinds, (
+            charged & (abs_id == 11), charged & (abs_id == 13), charged & (abs_id != 11) & (abs_id != 13)))]
+        track_index, track_pt, track_res = (np.concatenate(values) for values in zip(*per_kind))
+        track_kind = np.repeat(np.arange(len(kinds)), [len(t[0]) for t in per_kind])
 
-        e_candidates = np.flatnonzero((abs_id == 11) & (abs_eta < 2.5))
-        tracked = rng.random(len(e_candidates)) < _binned(self.params["electrons"]["tracking_efficiency"],
-                                                          abs_eta[e_candidates], pt[e_candidates])
-        e_index = e_candidates[tracked]
-        electrons = self._identified(p, "electrons", e_index, self._smeared_pt("electrons", e_index, pt, abs_eta, rng),
-                                     eta, phi, abs_eta, pt, iso_mask, rng)
-        mu_index = np.flatnonzero((abs_id == 13) & (abs_eta < 2.5))
-        muons = self._identified(p, "muons", mu_index, self._smeared_pt("muons", mu_index, pt, abs_eta, rng),
-                                 eta, phi, abs_eta, pt, iso_mask, rng)
-        # electrons without a track are seen as ECal deposits: photon candidates
-        # (two disjoint sets of indices: their sorted concatenation is their union)
-        gammas = np.sort(np.concatenate((np.flatnonzero((abs_id == 22) & (abs_eta < 2.5)), e_candidates[~tracked])))
-        photons = self._photons(p, gammas, pt, eta, phi, abs_eta, iso_mask, rng)
+        # calorimeter: every visible particle that reaches it except muons, split ECal / HCal by species
+        calo = np.flatnonzero(reaches & (abs_id != 13) & (abs_eta < float(self.params["calorimeter"]["eta_max"])))
+        f_ecal = np.zeros(len(p.pid))
+        for pid, fraction in self._ecal_fraction.items():
+            f_ecal[abs_id == pid] = fraction
+        layers = []
+        for layer, fraction in zip(self._layers, (f_ecal, 1.0 - f_ecal)):
+            towers = self._layer_towers(layer, p.event[calo], p.e[calo] * fraction[calo], eta_calo[calo],
+                                        phi_calo[calo], rng)
+            tower_of = np.full(len(p.pid), -1, dtype=np.int64)
+            tower_of[calo] = towers["tower_of_deposit"]
+            # energy flow: the tracks of species that deposit in this layer against their tower (the
+            # ECal: electrons; the HCal: charged hadrons); muons have no tower
+            flow = self._eflow(layer, towers, tower_of[track_index], fraction[track_index],
+                               track_pt * np.cosh(eta[track_index]), track_res)
+            # the eflow tracks leave the layer rescaled where their tower's neutral excess was not significant
+            track_pt = track_pt * flow["track_scale"]
+            layers.append((towers, tower_of, flow))
+        tracks = {kind: {"index": track_index[track_kind == k], "pt": track_pt[track_kind == k]}
+                  for k, kind in enumerate(kinds)}
+        (ecal, ecal_of, ecal_flow), (hcal, hcal_of, hcal_flow) = layers
 
-        calo = np.flatnonzero((abs_id != 13) & (abs_eta < float(self.params["calorimeter"]["eta_max"])))
-        phi_calo, reaches = self._propagate(p.pid[calo], pt[calo], eta[calo], phi[calo])
-        towers = self._towers(p, calo[reaches], eta[calo[reaches]], phi_calo[reaches], rng)
-        t_event, t_pt, t_eta, t_phi = towers
-        t_px, t_py = t_pt * np.cos(t_phi), t_pt * np.sin(t_phi)
-        met_x = -np.bincount(t_event, t_px, minlength=n)
-        met_y = -np.bincount(t_event, t_py, minlength=n)
-        if self.params["met"]["include_muons"]:
-            m_event, m_pt, _, m_phi = muons[0], muons[1], muons[2], muons[3]
-            met_x -= np.bincount(m_event, m_pt * np.cos(m_phi), minlength=n)
-            met_y -= np.bincount(m_event, m_pt * np.sin(m_phi), minlength=n)
+        # isolation reference: the card's EFlowFilter, i.e. charged-hadron eflow tracks plus the neutral
+        # ECal (photon) and HCal (neutral-hadron) excesses; leptons' own tracks are not in it
+        hadrons = tracks["charged_hadrons"]
+        h_index = hadrons["index"]
+        reference = [(p.event[h_index], hadrons["pt"], eta[h_index], phi[h_index])]
+        for towers, flow in ((ecal, ecal_flow), (hcal, hcal_flow)):
+            t = flow["neutral"]
+            reference.append((towers["event"][t], flow["neutral_pt"], towers["eta"][t], towers["phi"][t]))
+        ref = tuple(np.concatenate(parts) for parts in zip(*reference))
+        ref_order = np.argsort(ref[0], kind="stable")
+        ref = tuple(values[ref_order] for values in ref)
+        # a photon is its own ECal eflow entry: where that entry landed in the sorted reference
+        position = np.empty(len(ref_order), dtype=np.int64)
+        position[ref_order] = np.arange(len(ref_order))
+        photon_self = position[len(h_index):len(h_index) + len(ecal_flow["neutral"])]
 
-        jets = self._jets((*towers, t_px, t_py), n, p, (electrons, photons), rng)
+        photons = self._photons(ecal, ecal_flow, photon_self, ref, n, rng)
+        electrons = self._leptons("electrons", tracks["electrons"], p, eta, phi, abs_eta, ref, n, rng)
+        muons = self._leptons("muons", tracks["muons"], p, eta, phi, abs_eta, ref, n, rng)
+
+        # the card's unique-object finder, in its order photons, electrons, muons, jets: an object that
+        # shares a generator particle with one kept before it is dropped. An electron shares its ECal
+        # deposit with a photon made from the same tower; muons deposit nothing, so only jets can
+        # share them. A photon's particles are all those of its ECal tower.
+        # (one slot past the towers: where a particle without an ECal tower, −1, looks)
+        photon_tower = np.zeros(len(ecal["event"]) + 1, dtype=bool)
+        photon_tower[photons["tower"]] = True
+        electrons = {k: v[~photon_tower[ecal_of[electrons["index"]]]] for k, v in electrons.items()}
+        owned = np.concatenate((np.flatnonzero(photon_tower[ecal_of]), electrons["index"]))
+
+        # jet inputs and MET: the card's Calorimeter merger, ECal and HCal towers plus every tracked muon
+        ecal_kept, hcal_kept = np.flatnonzero(ecal["energy"] > 0), np.flatnonzero(hcal["energy"] > 0)
+        parts = [(ecal["event"][ecal_kept], ecal["pt"][ecal_kept], ecal["eta"][ecal_kept], ecal["phi"][ecal_kept]),
+                 (hcal["event"][hcal_kept], hcal["pt"][hcal_kept], hcal["eta"][hcal_kept], hcal["phi"][hcal_kept])]
+        mu_tracks = tracks["muons"]
+        include_muons = bool(self.params["met"]["include_muons"])
+        if include_muons:
+            mu = mu_tracks["index"]
+            parts.append((p.event[mu], mu_tracks["pt"], eta[mu], phi[mu]))
+        i_event, i_pt, i_eta, i_phi = (np.concatenate(values) for values in zip(*parts))
+        i_px, i_py = i_pt * np.cos(i_phi), i_pt * np.sin(i_phi)
+        met_x = -np.bincount(i_event, i_px, minlength=n)
+        met_y = -np.bincount(i_event, i_py, minlength=n)
+
+        # jet-input index of each ECal / HCal tower and tracked muon (−1: not an input)
+        input_of_ecal = np.full(len(ecal["event"]), -1, dtype=np.int64)
+        input_of_ecal[ecal_kept] = np.arange(len(ecal_kept))
+        input_of_hcal = np.full(len(hcal["event"]), -1, dtype=np.int64)
+        input_of_hcal[hcal_kept] = len(ecal_kept) + np.arange(len(hcal_kept))
+        owned_ecal, owned_hcal = ecal_of[owned], hcal_of[owned]
+        shared = [input_of_ecal[owned_ecal[owned_ecal >= 0]], input_of_hcal[owned_hcal[owned_hcal >= 0]]]
+        if include_muons:
+            mu_input = len(ecal_kept) + len(hcal_kept) + np.searchsorted(mu_tracks["index"], muons["index"])
+            shared.append(mu_input)
+        jets = self._jets((i_event, i_pt, i_eta, i_phi, i_px, i_py), n, p, np.concatenate(shared), rng)
 
         def collection(obj: tuple[np.ndarray, ...], names: tuple[str, ...]) -> Any:
             return _sorted_collection(obj[0], obj[1], n, dict(zip(names, obj[1:])))
 
+        def lepton(obj: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+            return obj["event"], obj["pt"], obj["eta"], obj["phi"], obj["charge"]
+
         return {
             "jets": collection(jets, ("pt", "eta", "phi", "mass", "btag")),
-            "electrons": collection(electrons, ("pt", "eta", "phi", "charge")),
-            "muons": collection(muons, ("pt", "eta", "phi", "charge")),
-            "photons": collection(photons, ("pt", "eta", "phi")),
+            "electrons": collection(lepton(electrons), ("pt", "eta", "phi", "charge")),
+            "muons": collection(lepton(muons), ("pt", "eta", "phi", "charge")),
+            "photons": collection(tuple(photons[k] for k in ("event", "pt", "eta", "phi")), ("pt", "eta", "phi")),
             "met": np.hypot(met_x, met_y),
             "met_phi": _wrap_phi(np.arctan2(met_y, met_x)),
             "invisible_pt": invisible_pt,
@@ -435,86 +509,95 @@ class FastDetector:
         return ((p.production_rho_mm <= 1e3 * float(spec["radius_m"]))
                 & (np.abs(p.production_z_mm) <= 1e3 * float(spec["half_length_m"])))
 
-    def _propagate(self, pid: np.ndarray, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Azimuth at the calorimeter face after the solenoid bends charged particles, and whether
-        each particle gets there (charged particles curling up inside the tracker do not)."""
+    def _propagate(self, pid: np.ndarray, pt: np.ndarray, eta: np.ndarray,
+                   phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Position (η, φ) on the calorimeter face and whether the particle gets there, as Delphes'
+        ParticlePropagator: neutral particles fly straight; charged ones follow their helix to the
+        barrel (ρ = radius) or, if they get there first, an endcap (|z| = half_length). A particle that
+        curls up inside the tracker (pT < 0.3·B·radius/2) leaves through an endcap, at a large |η|;
+        one with pz = 0 never leaves (Delphes' propagation time is then infinite)."""
         spec = self.params["tracker"]
         charge = charge_of(pid)
-        charged = charge != 0
         radius, half_length, bz = float(spec["radius_m"]), float(spec["half_length_m"]), float(spec["bz_tesla"])
-        # transverse distance at which the particle leaves the solenoid volume (barrel or endcap)
-        # η of beam-collinear particles overflows sinh: they leave through the endcap at ρ → 0 anyway
-        with np.errstate(divide="ignore", over="ignore"):
-            rho = np.minimum(radius, half_length / np.abs(np.sinh(eta)))
-        curvature_radius = pt / (0.3 * bz)  # metres, pT in GeV, B in T
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = rho / (2.0 * np.where(charged, curvature_radius, np.inf))
-        reaches = ~charged | (x <= 1.0)
-        bend = np.arcsin(np.clip(x, 0.0, 1.0))
+        helix = np.flatnonzero((charge != 0) & (pt > 0) & (np.abs(eta) < 1e8))
+        curvature_radius = pt[helix] / (0.3 * bz)  # metres, pT in GeV, B in T
+        sinh_eta = np.sinh(eta[helix])
+        x = radius / (2.0 * curvature_radius)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # transverse path length to the barrel (infinite for a particle that curls up) or the endcap
+            to_barrel = np.where(x <= 1.0, 2.0 * curvature_radius * np.arcsin(np.minimum(x, 1.0)), np.inf)
+            path = np.minimum(to_barrel, half_length / np.abs(sinh_eta))
+            half_turn = path / (2.0 * curvature_radius)
+            rho = 2.0 * curvature_radius * np.abs(np.sin(half_turn))  # the chord: distance from the beam
+            helix_eta = np.arcsinh(sinh_eta * path / rho)
+        gets_there = np.isfinite(path) & (rho > 0)
+        eta_calo, phi_calo, reaches = eta.copy(), phi.copy(), np.ones(len(pid), dtype=bool)
+        eta_calo[helix] = np.where(gets_there, helix_eta, 0.0)
         # a positive charge in a field along +z turns clockwise: its azimuth decreases
-        return _wrap_phi(phi - np.where(charged, charge * bend, 0.0)), reaches
+        phi_calo[helix] = _wrap_phi(phi[helix] - charge[helix] * np.where(gets_there, half_turn, 0.0))
+        reaches[helix] = gets_there
+        return eta_calo, phi_calo, reaches
 
-    def _isolated(self, p: ParticleArrays, cand_index: np.ndarray, cand_pt: np.ndarray, iso_mask: np.ndarray,
-                  pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, spec: Mapping[str, float]) -> np.ndarray:
-        """Whether Σ pT of isolation particles within ΔR (excluding the candidate) < ratio × pT."""
-        if len(cand_index) == 0:
-            return np.zeros(0, dtype=bool)
-        ref = np.flatnonzero(iso_mask & (pt > float(spec["pt_min"])))
-        c, t = _pairs(p.event[cand_index], p.event[ref], p.n_events)
-        ti = ref[t]
-        ci = cand_index[c]
-        dr2 = (eta[ci] - eta[ti]) ** 2 + _delta_phi(phi[ci], phi[ti]) ** 2
-        inside = (dr2 < float(spec["delta_r"]) ** 2) & (ti != ci)
-        sums = np.bincount(c[inside], pt[ti[inside]], minlength=len(cand_index))
-        return sums < float(spec["pt_ratio_max"]) * cand_pt
-
-    def _smeared_pt(self, kind: str, index: np.ndarray, pt: np.ndarray, abs_eta: np.ndarray,
-                    rng: np.random.Generator) -> np.ndarray:
-        """Track pT of electrons or muons, smeared log-normally with the relative resolution."""
+    def _tracks(self, kind: str, index: np.ndarray, pt: np.ndarray, abs_eta: np.ndarray,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tracked particles of one kind: the tracking efficiency, then the log-normal pT smearing with the
+        relative resolution sqrt(a² + (b·pT)²) (kept per track: the energy flow weighs tracks by it)."""
         spec = self.params[kind]
+        index = index[rng.random(len(index)) < _binned(spec["tracking_efficiency"], abs_eta[index], pt[index])]
         a, b = _by_region(spec["resolution"], abs_eta[index], ("a", "b"))
-        relative = np.hypot(a, b * pt[index])
-        return _lognormal(rng, pt[index], relative * pt[index])
+        relative = np.minimum(np.nan_to_num(np.hypot(a, b * pt[index])), 1.0)  # Delphes caps it at 1
+        return index, _lognormal(rng, pt[index], relative * pt[index]), relative
 
-    def _identified(self, p: ParticleArrays, kind: str, index: np.ndarray, smeared: np.ndarray, eta: np.ndarray,
-                    phi: np.ndarray, abs_eta: np.ndarray, pt: np.ndarray, iso_mask: np.ndarray,
-                    rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-        """Tracked leptons that pass the identification efficiency and the isolation."""
+    def _isolated(self, event: np.ndarray, cand_pt: np.ndarray, cand_eta: np.ndarray, cand_phi: np.ndarray,
+                  self_ref: np.ndarray | None, ref: tuple[np.ndarray, ...], n_events: int,
+                  spec: Mapping[str, float]) -> np.ndarray:
+        """Delphes' Isolation: Σ pT of the eflow objects above ``pt_min`` within ΔR ≤ ``delta_r`` (not the
+        candidate itself, ``self_ref``: its position in ``ref``) at most ``pt_ratio_max`` × pT."""
+        if len(event) == 0:
+            return np.zeros(0, dtype=bool)
+        r_event, r_pt, r_eta, r_phi = ref
+        use = np.flatnonzero(r_pt > float(spec["pt_min"]))
+        c, t = _pairs(event, r_event[use], n_events)
+        ti = use[t]
+        dr2 = (cand_eta[c] - r_eta[ti]) ** 2 + _delta_phi(cand_phi[c], r_phi[ti]) ** 2
+        inside = dr2 <= float(spec["delta_r"]) ** 2
+        if self_ref is not None:
+            inside &= ti != self_ref[c]
+        sums = np.bincount(c[inside], r_pt[ti[inside]], minlength=len(event))
+        return sums <= float(spec["pt_ratio_max"]) * cand_pt
+
+    def _leptons(self, kind: str, tracks: dict[str, np.ndarray], p: ParticleArrays, eta: np.ndarray, phi: np.ndarray,
+                 abs_eta: np.ndarray, ref: tuple[np.ndarray, ...], n_events: int,
+                 rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Tracked leptons (eflow pT) that pass the identification efficiency and the isolation."""
         spec = self.params[kind]
-        keep = rng.random(len(index)) < _binned(spec["efficiency"], abs_eta[index], smeared)
-        index, smeared = index[keep], smeared[keep]
-        iso = self._isolated(p, index, smeared, iso_mask, pt, eta, phi, spec["isolation"])
-        index, smeared = index[iso], smeared[iso]
+        index, pt = tracks["index"], tracks["pt"]
+        keep = rng.random(len(index)) < _binned(spec["efficiency"], abs_eta[index], pt)
+        index, pt = index[keep], pt[keep]
+        iso = self._isolated(p.event[index], pt, eta[index], phi[index], None, ref, n_events, spec["isolation"])
+        index, pt = index[iso], pt[iso]
         charge = np.where(p.pid[index] > 0, -1, 1).astype(np.int8)  # e-, mu- have positive PDG ids
-        return p.event[index], smeared, eta[index], phi[index], charge
+        return {"index": index, "event": p.event[index], "pt": pt, "eta": eta[index], "phi": phi[index],
+                "charge": charge}
 
-    def _photons(self, p: ParticleArrays, index: np.ndarray, pt: np.ndarray, eta: np.ndarray, phi: np.ndarray,
-                 abs_eta: np.ndarray, iso_mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    def _photons(self, ecal: dict[str, np.ndarray], flow: dict[str, np.ndarray], self_ref: np.ndarray,
+                 ref: tuple[np.ndarray, ...], n_events: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """The card's photons: ECal eflow photons (each tower's neutral excess) passing the efficiency
+        and the isolation."""
         spec = self.params["photons"]
-        energy = p.e[index]
-        c, s, noise = _by_region(self._layers[0]["resolution"], abs_eta[index], ("c", "s", "n"))
-        sigma = np.sqrt((c * energy) ** 2 + s ** 2 * energy + noise ** 2)
-        smeared = _lognormal(rng, energy, sigma) / np.cosh(eta[index])
-        keep = rng.random(len(index)) < _binned(spec["efficiency"], abs_eta[index], smeared)
-        index, smeared = index[keep], smeared[keep]
-        iso = self._isolated(p, index, smeared, iso_mask, pt, eta, phi, spec["isolation"])
-        return p.event[index[iso]], smeared[iso], eta[index[iso]], phi[index[iso]]
-
-    def _towers(self, p: ParticleArrays, index: np.ndarray, eta: np.ndarray, phi: np.ndarray,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Towers of both layers from the particles ``index`` (``eta``, ``phi``: theirs at the calorimeter)."""
-        abs_id = np.abs(p.pid[index])
-        f_ecal = np.zeros(len(index))
-        for pid, fraction in self._ecal_fraction.items():
-            f_ecal[abs_id == pid] = fraction
-        energy = p.e[index]
-        pieces = []
-        for layer, deposit in zip(self._layers, (energy * f_ecal, energy * (1.0 - f_ecal))):
-            pieces.append(self._layer_towers(layer, p.event[index], deposit, eta, phi, rng))
-        return tuple(np.concatenate(parts) for parts in zip(*pieces))  # type: ignore[return-value]
+        tower, pt = flow["neutral"], flow["neutral_pt"]
+        event, eta, phi = ecal["event"][tower], ecal["eta"][tower], ecal["phi"][tower]
+        keep = rng.random(len(tower)) < _binned(spec["efficiency"], np.abs(eta), pt)
+        keep[keep] = self._isolated(event[keep], pt[keep], eta[keep], phi[keep], self_ref[keep], ref, n_events,
+                                    spec["isolation"])
+        return {"tower": tower[keep], "event": event[keep], "pt": pt[keep], "eta": eta[keep], "phi": phi[keep]}
 
     def _layer_towers(self, layer: dict[str, Any], event: np.ndarray, energy: np.ndarray, eta: np.ndarray,
-                      phi: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+                      phi: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Every hit tower of one layer (``energy``: each particle's deposit in it), smeared; ``energy`` is 0
+        for a tower below the thresholds (it still takes part in the energy flow, as in Delphes).
+        ``tower_of_deposit``: each particle's tower, −1 without a deposit."""
+        tower_of_deposit = np.full(len(energy), -1, dtype=np.int64)
         deposits = np.flatnonzero(energy > 0)
         event, energy, eta, phi = event[deposits], energy[deposits], eta[deposits], phi[deposits]
         abs_eta = np.abs(eta)
@@ -529,6 +612,7 @@ class FastDetector:
         hit = tower >= 0
         keys = event[hit] * n_towers + tower[hit]
         unique, inverse = np.unique(keys, return_inverse=True)
+        tower_of_deposit[deposits[hit]] = inverse
         tower_energy = np.bincount(inverse, energy[hit], minlength=len(unique))
         t_event = unique // n_towers
         t_id = unique % n_towers
@@ -548,22 +632,54 @@ class FastDetector:
         c, s, noise = _by_region(layer["resolution"], np.abs(t_eta), ("c", "s", "n"))
         smeared = _lognormal(rng, tower_energy, np.sqrt((c * tower_energy) ** 2 + s ** 2 * tower_energy + noise ** 2))
         # Delphes judges the significance with the resolution at the smeared (measured) energy
-        sigma_measured = np.sqrt((c * smeared) ** 2 + s ** 2 * smeared + noise ** 2)
-        keep = (smeared > layer["energy_min"]) & (smeared > layer["significance_min"] * np.nan_to_num(sigma_measured))
-        t_pt = smeared[keep] / np.cosh(t_eta[keep])
-        return t_event[keep], t_pt, t_eta[keep], _wrap_phi(t_phi[keep])
+        sigma_measured = np.nan_to_num(np.sqrt((c * smeared) ** 2 + s ** 2 * smeared + noise ** 2))
+        keep = (smeared > layer["energy_min"]) & (smeared > layer["significance_min"] * sigma_measured)
+        measured = np.where(keep, smeared, 0.0)
+        return {"event": t_event, "eta": t_eta, "phi": _wrap_phi(t_phi), "energy": measured,
+                "pt": measured / np.cosh(t_eta), "sigma": sigma_measured, "tower_of_deposit": tower_of_deposit}
 
-    def _jets(self, towers: tuple[np.ndarray, ...], n_events: int, p: ParticleArrays,
-              isolated: tuple[tuple[np.ndarray, ...], ...], rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-        """Jets from the towers ``(event, pt, eta, phi, px, py)``."""
-        order = np.argsort(towers[0], kind="stable")
-        t_event, t_pt, t_eta, _, t_px, t_py = (values[order] for values in towers)
+    def _eflow(self, layer: dict[str, Any], towers: dict[str, np.ndarray], track_tower: np.ndarray,
+               track_fraction: np.ndarray, track_energy: np.ndarray, track_res: np.ndarray) -> dict[str, np.ndarray]:
+        """Delphes' SimpleCalorimeter energy flow for one layer. Tracks whose species deposits in this layer
+        count against their tower: a significant neutral excess (measured energy − track energy) becomes
+        a neutral eflow object (``neutral``: the towers, ``neutral_pt``); otherwise the tracks are scaled to
+        the weighted mean of the track and calorimeter measurements (``track_scale``, one per track)."""
+        counted = np.flatnonzero((track_fraction > 1e-9) & (track_tower >= 0))
+        n_towers = len(towers["event"])
+        energy = track_energy[counted] * track_fraction[counted]
+        track_sum = np.bincount(track_tower[counted], energy, minlength=n_towers)
+        # the card's fractions are 0 or 1 for every tracked species, where Delphes' guess of a track's
+        # calorimeter energy is the track energy itself
+        track_sigma2 = np.bincount(track_tower[counted], (track_res[counted] * energy) ** 2, minlength=n_towers)
+        measured, sigma = towers["energy"], towers["sigma"]
+        neutral = np.maximum(measured - track_sum, 0.0)
+        total_sigma = np.sqrt(track_sigma2 + sigma**2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            significant = (neutral > layer["energy_min"]) & (neutral / total_sigma > layer["significance_min"])
+            w_track = np.where(track_sigma2 > 0, 1.0 / track_sigma2, 0.0)
+            w_calo = np.where(sigma > 0, 1.0 / sigma**2, 0.0)
+            best = (w_track * track_sum + w_calo * measured) / (w_track + w_calo)
+            tower_scale = np.where(~significant & (track_sum > 0), best / track_sum, 1.0)
+        track_scale = np.ones(len(track_tower))
+        track_scale[counted] = tower_scale[track_tower[counted]]
+        index = np.flatnonzero(significant)
+        return {"neutral": index, "neutral_pt": neutral[index] / np.cosh(towers["eta"][index]),
+                "track_scale": track_scale}
+
+    def _jets(self, inputs: tuple[np.ndarray, ...], n_events: int, p: ParticleArrays, shared: np.ndarray,
+              rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """Jets from the inputs ``(event, pt, eta, phi, px, py)``, less those containing an input of
+        ``shared`` (a deposit of a kept photon or electron, or a kept muon)."""
+        order = np.argsort(inputs[0], kind="stable")
+        t_event, t_pt, t_eta, _, t_px, t_py = (values[order] for values in inputs)
         spec = self.params["jets"]
+        jet_of_input = np.full(len(order), -1, dtype=np.int64)
         if len(t_event):
             stops = np.cumsum(np.bincount(t_event, minlength=n_events))
-            jpx, jpy, jpz, je, j_counts, _ = _cluster(
+            jpx, jpy, jpz, je, j_counts, jet_of_sorted = _cluster(
                 t_px, t_py, t_pt * np.sinh(t_eta), t_pt * np.cosh(t_eta),
                 np.concatenate(([0], stops[:-1])), stops, self._jetdef, float(spec["pt_min"]))
+            jet_of_input[order] = jet_of_sorted
         else:
             j_counts = np.zeros(n_events, dtype=np.int64)
             jpx = jpy = jpz = je = np.zeros(0)
@@ -576,15 +692,9 @@ class FastDetector:
                         / np.where(jpt > 0, jpt, 1.0) + 1.0)
         jpt, jmass = jpt * scale, jmass * scale
 
-        # overlap removal against isolated electrons and photons (the card's unique-object finder)
         keep = np.ones(len(jpt), dtype=bool)
-        for obj in isolated:
-            if len(obj[0]) and len(jpt):
-                o_order = np.argsort(obj[0], kind="stable")
-                c, t = _pairs(j_event, obj[0][o_order], n_events)
-                dr2 = (jeta[c] - obj[2][o_order][t]) ** 2 + _delta_phi(jphi[c], obj[3][o_order][t]) ** 2
-                close = np.bincount(c[dr2 < float(spec["overlap_delta_r"]) ** 2], minlength=len(jpt)) > 0
-                keep &= ~close
+        taken = jet_of_input[shared[shared >= 0]]
+        keep[taken[taken >= 0]] = False
         j_event, jpt, jeta, jphi, jmass = j_event[keep], jpt[keep], jeta[keep], jphi[keep], jmass[keep]
         btag = self._btag(j_event, jpt, jeta, jphi, n_events, p, rng)
         return j_event, jpt, jeta, jphi, jmass, btag
