@@ -446,6 +446,8 @@ def test_mssm_script_computes_only_the_resonance_widths_and_only_2_body():
     assert "DECAY 1000022" not in entries  # stable: the reference card's χ̃⁰₁ width is 0 already (no "Auto")
     monoz = PROCESSES["neutralino_monoz"]
     entries = mg5.param_card_entries(monoz, point)
+    assert "Auto" not in entries.values() and not mg5.two_body_widths(monoz, entries)  # χ̃⁰₂₋₄: computed here
+    entries = mg5.param_card_entries(monoz, {**point, "m_sneutrino": 1000.0})  # χ̃⁰ᵢ → ν̃ ν open: MG5's job
     assert [k for k, v in entries.items() if v == "Auto"] == [f"DECAY {p}" for p in monoz.resonances]
     assert mg5.two_body_widths(monoz, entries) == list(monoz.resonances)
     snu = PROCESSES["sneutrino_monojet"]
