@@ -96,3 +96,20 @@ def test_reference_spectrum_keeps_the_reference_widths_without_tables():
     process = PROCESSES["neutralino_monoz"]
     masses = [(p, m, n) for p, m, n in slha.MSSM_MASSES]
     assert slha.mg5_widths(process, masses) == {} and slha.mg5_decay_tables(process, masses) == {}
+
+
+def test_a_lifted_neutralino_keeps_the_sign_its_mixing_matrix_row_was_built_for():
+    """NMIX is real with χ̃⁰₃'s eigenvalue negative: m_sparticles sets |m|, the sign stays (script, card, SLHA)."""
+    process = PROCESSES["neutralino_monoz"]
+    assert slha.parse_slha(slha.render_slha(process, EXAMPLE_POINT))["MASS"][(1000025,)] == -3000.0
+    assert slha.parse_slha(slha.render_param_card(process, EXAMPLE_POINT))["MASS"][(1000025,)] == -3000.0
+    entries = mg5.param_card_entries(process, EXAMPLE_POINT)
+    assert entries["MASS 1000025"] == "-3.000000e+03" and entries["MASS 1000035"] == "3.000000e+03"
+    # the sign is physics: Γ(χ̃⁰₃) would be 174.4908 GeV (MG5: 174.4908) with +3000 instead of 174.1216
+    masses = {p: m for p, m, _ in slha.MSSM_MASSES}
+    masses.update({p: 3000.0 for p in masses if p > 1_000_000})
+    masses[1000022] = 150.0
+    flipped = sum(slha.neutralino_partial_widths_gev(masses)[1000025].values())
+    masses[1000025] = -3000.0
+    kept = sum(slha.neutralino_partial_widths_gev(masses)[1000025].values())
+    assert flipped == pytest.approx(174.4908, rel=1e-6) and kept == pytest.approx(174.1216, rel=1e-6)

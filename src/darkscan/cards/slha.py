@@ -92,9 +92,14 @@ _NEUTRALINOS_CHARGINOS = (1000022, 1000023, 1000024, 1000025, 1000035, 1000037)
 
 
 def slha_values(process: Process, parameters: Mapping[str, float | str]) -> dict[tuple[str, tuple[int, ...]], float]:
-    """The ``(block, ids) → value`` entries the parameters of ``process`` set (MASS entries only here)."""
+    """The ``(block, ids) → value`` entries the parameters of ``process`` set (MASS entries only here).
+
+    A mass takes the sign of the reference one: the reference NMIX has real entries with χ̃⁰₃'s
+    eigenvalue negative, and flipping that sign without NMIX would change the state's couplings
+    (e.g. ``m_sparticles = 3000`` gives χ̃⁰₃ the mass -3000).
+    """
     values: dict[tuple[str, tuple[int, ...]], float] = {}
-    known_masses = {pdg for pdg, _, _ in MSSM_MASSES}
+    known_masses = {pdg: mass for pdg, mass, _ in MSSM_MASSES}
     for name, value in parameters.items():
         try:
             parameter = process.parameter(name)
@@ -107,7 +112,7 @@ def slha_values(process: Process, parameters: Mapping[str, float | str]) -> dict
             if entry.block != "MASS" or len(entry.ids) != 1 or entry.ids[0] not in known_masses:
                 raise CardError(f"{process.name}: parameter {name} goes to {entry}, which the MSSM_SLHA2 "
                                 "spectrum template does not have")
-            values[(entry.block, entry.ids)] = float(value)
+            values[(entry.block, entry.ids)] = math.copysign(float(value), known_masses[entry.ids[0]])
     return values
 
 
