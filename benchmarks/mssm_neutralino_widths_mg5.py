@@ -11,7 +11,7 @@ channel with madevent). Spectra (sfermions and gluino heavy, so only the χ̃⁰
   χ̃⁰₃ at -650, χ̃⁰₄ at 700, χ̃±₂ at 690 GeV, so that the H, A and H± channels open too (χ̃⁰₂ at
   181 GeV has no open 2-body channel there: MG5 then leaves the card's width, 0.020777, untouched).
 
-Run: ``PYTHONPATH=src python benchmarks/mssm_neutralino_widths_mg5.py [--output PATH]`` (about 3 min CPU).
+Run: ``PYTHONPATH=src python benchmarks/mssm_neutralino_widths_mg5.py [--output PATH]`` (135 s CPU, 2 spectra).
 """
 
 from __future__ import annotations

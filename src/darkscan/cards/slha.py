@@ -23,7 +23,7 @@ the neutralino and sneutrino masses on top of it. Two flavours:
   for ``Auto`` widths of all 31 sparticles instead makes it integrate 3- and 4-body decays with
   hundreds of diagrams each for ~30 particles, which never finished on two cores (issue #14); its
   2-body χ̃⁰₂₋₄ widths alone, without a decays.py in MSSM_SLHA2, are a madevent run of their own
-  (~75 s CPU per point).
+  (~70 s CPU per spectrum: benchmarks/mssm_neutralino_widths_mg5.py).
 
 :func:`parse_slha` reads any SLHA text back into ``{block: {ids: value}}`` (DECAY lines under the
 block ``"DECAY"``), which the card checks use.
