@@ -143,8 +143,10 @@ def test_golden_script_says_what_the_registry_says(name: str):
             found = script.param_card[str(entry)]
             if parameter.default == "physical":  # the minimal width at the default masses and couplings
                 assert float(found) == pytest.approx(mediator_width_gev(name, process.defaults()), rel=1e-6)
-            else:
-                assert found == "Auto" if parameter.default == "auto" else float(found) == parameter.default
+            elif parameter.default == "auto":
+                assert found == "Auto"
+            else:  # a mass is |m|: MSSM's χ̃⁰₃ keeps the negative sign its NMIX row was built for
+                assert (abs(float(found)) if entry.block == "MASS" else float(found)) == parameter.default
     if process.madspin_decays:
         assert script.switches["madspin"] == "ON"
         assert all(f"decay {decay}" in script.madspin for decay in process.madspin_decays)
@@ -446,6 +448,8 @@ def test_mssm_script_computes_only_the_resonance_widths_and_only_2_body():
     assert "DECAY 1000022" not in entries  # stable: the reference card's χ̃⁰₁ width is 0 already (no "Auto")
     monoz = PROCESSES["neutralino_monoz"]
     entries = mg5.param_card_entries(monoz, point)
+    assert "Auto" not in entries.values() and not mg5.two_body_widths(monoz, entries)  # χ̃⁰₂₋₄: computed here
+    entries = mg5.param_card_entries(monoz, {**point, "m_sneutrino": 1000.0})  # χ̃⁰ᵢ → ν̃ ν open: MG5's job
     assert [k for k, v in entries.items() if v == "Auto"] == [f"DECAY {p}" for p in monoz.resonances]
     assert mg5.two_body_widths(monoz, entries) == list(monoz.resonances)
     snu = PROCESSES["sneutrino_monojet"]

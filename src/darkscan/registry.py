@@ -124,7 +124,8 @@ class Process:
     #: decays handed to MadSpin (e.g. the Z of a loop-induced process, the tops of tt̄)
     madspin_decays: tuple[str, ...] = ()
     #: BSM particles that can be on-shell s-channel resonances of the process: their widths enter the
-    #: rate, so MG5 computes them (2-body) for every spectrum that moved (MSSM only)
+    #: rate, so they get 2-body widths for every spectrum that moved (MSSM only: darkscan's for
+    #: squarks and for neutralinos without an open sfermion channel, MG5's ``Auto`` otherwise)
     resonances: tuple[int, ...] = ()
     #: MG5 run-card generation cuts used unless the study overrides them (GeV)
     generation_cuts: Mapping[str, float] = dataclasses.field(default_factory=dict)

@@ -16,7 +16,7 @@ __all__ = ["TEMPLATE_VERSIONS", "environment", "format_number", "render_template
 #: Bumped whenever a template's output changes; recorded in every ``sample.json``.
 TEMPLATE_VERSIONS: dict[str, int] = {
     "mg5_script": 2,
-    "mssm_slha2": 2,
+    "mssm_slha2": 3,
     "pythia8_card": 1,
     "delphes_card": 1,
 }

@@ -133,10 +133,14 @@ def param_card_entries(process: Process, parameters: Mapping[str, float | str]) 
         if why := constraint.check(parameters):
             raise CardError(f"{process.name}: {why}")
     if process.mg5_model == "MSSM_SLHA2":
-        from darkscan.cards.slha import MSSM_WIDTHS, render_param_card
+        from darkscan.cards.slha import MSSM_WIDTHS, parse_slha, render_param_card
 
+        card = parse_slha(render_param_card(process, parameters))
+        for (pdg,), mass in card["MASS"].items():
+            if f"MASS {pdg}" in entries:  # signed as the spectrum's mixing matrices need (χ̃⁰₃ negative)
+                entries[f"MASS {pdg}"] = format_number(float(mass))
         reference = {pdg: width for pdg, width, _ in MSSM_WIDTHS}
-        for pdg, width in _slha_decays(render_param_card(process, parameters)).items():
+        for (pdg,), width in card.get("DECAY", {}).items():
             if width != reference.get(pdg):
                 entries[f"DECAY {pdg}"] = width if isinstance(width, str) else format_number(width)
     return entries
@@ -146,12 +150,6 @@ def two_body_widths(process: Process, param_card: Mapping[str, str]) -> list[int
     """Resonances whose width is ``Auto`` in ``param_card``: the script has MG5 compute them from their
     2-body decays (``Auto`` alone would integrate 3- and 4-body decays too)."""
     return [pdg for pdg in process.resonances if param_card.get(f"DECAY {pdg}") == "Auto"]
-
-
-def _slha_decays(text: str) -> dict[int, float | str]:
-    from darkscan.cards.slha import parse_slha
-
-    return {ids[0]: value for ids, value in parse_slha(text).get("DECAY", {}).items()}
 
 
 def _context(points: Sequence[SamplePoint], study_name: str, settings: MG5Settings, notes: list[str],

@@ -13,12 +13,17 @@ the neutralino and sneutrino masses on top of it. Two flavours:
   (:func:`mg5_widths`): the dark-matter candidate (the LSP) is stable, width 0; the sparticles that
   can be on-shell s-channel resonances of the process (:attr:`darkscan.registry.Process.resonances`)
   get their 2-body widths: the u, d, s, c squarks from :func:`light_squark_widths_gev` (tree-level
-  formulas that reproduce the reference card and MG5's own 2-body widths to 7 digits), any other
-  resonance ``Auto``, which the MG5 script computes from its 2-body decays (``compute_widths …
-  --body_decay=2``); every other width keeps its reference value, since those particles enter the
-  process only in t-channel propagators or not at all. Asking MG5 for ``Auto`` widths of all 31
-  sparticles instead makes it integrate 3- and 4-body decays with hundreds of diagrams each for
-  ~30 particles, which never finished on two cores (issue #14).
+  formulas that reproduce the reference card and MG5's own 2-body widths to 7 digits), the
+  neutralinos from :func:`neutralino_partial_widths_gev` (χ̃⁰ⱼZ, χ̃⁰ⱼh/H/A, χ̃±W∓, χ̃±H∓ with
+  MSSM_SLHA2's couplings: MG5's 2-body widths to 3e-5), written with their branching ratios
+  (:func:`mg5_decay_tables`). A neutralino that can decay into a sfermion, whose channels darkscan
+  lacks, is ``Auto``: the MG5 script computes it from its 2-body decays (``compute_widths …
+  --body_decay=2``), as it would any other resonance. Every other width keeps its reference value,
+  since those particles enter the process only in t-channel propagators or not at all. Asking MG5
+  for ``Auto`` widths of all 31 sparticles instead makes it integrate 3- and 4-body decays with
+  hundreds of diagrams each for ~30 particles, which never finished on two cores (issue #14); its
+  2-body χ̃⁰₂₋₄ widths alone, without a decays.py in MSSM_SLHA2, are a madevent run of their own
+  (~70 s CPU per spectrum: benchmarks/mssm_neutralino_widths_mg5.py).
 
 :func:`parse_slha` reads any SLHA text back into ``{block: {ids: value}}`` (DECAY lines under the
 block ``"DECAY"``), which the card checks use.
@@ -40,10 +45,13 @@ __all__ = [
     "MSSM_MASSES",
     "MSSM_WIDTHS",
     "light_squark_widths_gev",
+    "mg5_decay_tables",
     "mg5_widths",
+    "neutralino_partial_widths_gev",
     "parse_slha",
     "render_param_card",
     "render_slha",
+    "sfermion_channel_open",
     "slha_values",
 ]
 
@@ -84,9 +92,14 @@ _NEUTRALINOS_CHARGINOS = (1000022, 1000023, 1000024, 1000025, 1000035, 1000037)
 
 
 def slha_values(process: Process, parameters: Mapping[str, float | str]) -> dict[tuple[str, tuple[int, ...]], float]:
-    """The ``(block, ids) → value`` entries the parameters of ``process`` set (MASS entries only here)."""
+    """The ``(block, ids) → value`` entries the parameters of ``process`` set (MASS entries only here).
+
+    A mass takes the sign of the reference one: the reference NMIX has real entries with χ̃⁰₃'s
+    eigenvalue negative, and flipping that sign without NMIX would change the state's couplings
+    (e.g. ``m_sparticles = 3000`` gives χ̃⁰₃ the mass -3000).
+    """
     values: dict[tuple[str, tuple[int, ...]], float] = {}
-    known_masses = {pdg for pdg, _, _ in MSSM_MASSES}
+    known_masses = {pdg: mass for pdg, mass, _ in MSSM_MASSES}
     for name, value in parameters.items():
         try:
             parameter = process.parameter(name)
@@ -99,7 +112,7 @@ def slha_values(process: Process, parameters: Mapping[str, float | str]) -> dict
             if entry.block != "MASS" or len(entry.ids) != 1 or entry.ids[0] not in known_masses:
                 raise CardError(f"{process.name}: parameter {name} goes to {entry}, which the MSSM_SLHA2 "
                                 "spectrum template does not have")
-            values[(entry.block, entry.ids)] = float(value)
+            values[(entry.block, entry.ids)] = math.copysign(float(value), known_masses[entry.ids[0]])
     return values
 
 
@@ -112,7 +125,9 @@ def _render(process: Process, parameters: Mapping[str, float | str], target: Lit
     _check_lsp(process, masses)
     _check_neutralino_ordering(process, masses)
     decays = mg5_widths(process, masses)
-    widths = [(pdg, decays.get(pdg, format_number(width)), name) for pdg, width, name in MSSM_WIDTHS]
+    tables = mg5_decay_tables(process, masses)
+    widths = [(pdg, decays.get(pdg, format_number(width)), name, tables.get(pdg, []))
+              for pdg, width, name in MSSM_WIDTHS]
     text = render_template(
         "mssm_slha2.slha.j2",
         version=__version__,
@@ -130,16 +145,45 @@ def _render(process: Process, parameters: Mapping[str, float | str], target: Lit
 
 def mg5_widths(process: Process, masses: Sequence[tuple[int, float, str]]) -> dict[int, str]:
     """DECAY values that differ from the reference card for the spectrum ``masses`` (see the module doc):
-    ``{}`` for the reference spectrum; else 0 for the dark-matter candidate and ``"Auto"`` for the
-    process's resonances, which MG5 must compute (2-body) before it generates."""
-    moved = any(value != default for (_, value, _), (_, default, _) in zip(masses, MSSM_MASSES))
-    if not moved:
+    ``{}`` for the reference spectrum; else 0 for the dark-matter candidate, darkscan's 2-body widths
+    for the process's squark and neutralino resonances, and ``"Auto"`` (computed 2-body by MG5 before
+    it generates) for a neutralino that can decay into a sfermion, whose channels darkscan lacks."""
+    if not _moved(masses):
         return {}
     widths = {pdg: format_number(0.0) for pdg in _dm_ids(process)}
-    squarks = light_squark_widths_gev({pdg: mass for pdg, mass, _ in masses})
-    widths.update({pdg: format_number(float(f"{squarks[pdg]:.6e}")) if pdg in squarks else "Auto"
+    by_pdg = {pdg: mass for pdg, mass, _ in masses}
+    computed = {**light_squark_widths_gev(by_pdg), **{pdg: sum(channels.values()) for pdg, channels
+                                                       in _computed_neutralino_widths(process, by_pdg).items()}}
+    widths.update({pdg: format_number(float(f"{computed[pdg]:.6e}")) if pdg in computed else "Auto"
                    for pdg in process.resonances})
     return widths
+
+
+def mg5_decay_tables(process: Process, masses: Sequence[tuple[int, float, str]]) -> dict[int, list[tuple[str, int, int]]]:
+    """SLHA decay tables ``{pdg: [(BR, daughter, daughter), …]}`` of the neutralino resonances whose
+    widths :func:`mg5_widths` computes (largest BR first; none for the reference spectrum)."""
+    if not _moved(masses):
+        return {}
+    tables = {}
+    for pdg, channels in _computed_neutralino_widths(process, {p: m for p, m, _ in masses}).items():
+        total = sum(channels.values())
+        if total > 0:
+            tables[pdg] = [(f"{width / total:.6e}", *daughters)
+                           for daughters, width in sorted(channels.items(), key=lambda c: (-c[1], c[0]))]
+    return tables
+
+
+def _moved(masses: Sequence[tuple[int, float, str]]) -> bool:
+    return any(value != default for (_, value, _), (_, default, _) in zip(masses, MSSM_MASSES))
+
+
+def _computed_neutralino_widths(process: Process, masses: Mapping[int, float]) -> dict[int, dict[tuple[int, int], float]]:
+    """The 2-body channels of the process's neutralino resonances that have no open sfermion channel."""
+    wanted = [pdg for pdg in process.resonances if pdg in _NEUTRALINOS and not sfermion_channel_open(pdg, masses)]
+    if not wanted:
+        return {}
+    channels = neutralino_partial_widths_gev(masses)
+    return {pdg: channels[pdg] for pdg in wanted}
 
 
 #: u, d, s, c squarks (no L-R mixing for massless quarks): PDG id → (T3, charge, left-handed)
@@ -192,6 +236,99 @@ def light_squark_widths_gev(masses: Mapping[int, float]) -> dict[int, float]:
         width += 2 * alpha_s / 3 * m * phase_space(m, abs(masses[1000021]))
         widths[pdg] = width
     return widths
+
+
+#: Neutralinos in NMIX row order and charginos in UMIX/VMIX row order (MSSM_SLHA2's n1-n4, x1-x2).
+_NEUTRALINOS = (1000022, 1000023, 1000025, 1000035)
+_CHARGINOS = (1000024, 1000037)
+#: Sfermion → its SM partner (for the threshold of χ̃⁰ → f̃ f̄): squarks, charged sleptons, sneutrinos.
+_SFERMION_PARTNERS = {**{q: q % 10 for q in (*range(1000001, 1000007), *range(2000001, 2000007))},
+                      **{s: s % 100 for s in (1000011, 1000013, 1000015, 2000011, 2000013, 2000015)},
+                      1000012: 12, 1000014: 14, 1000016: 16}
+
+
+def neutralino_partial_widths_gev(masses: Mapping[int, float]) -> dict[int, dict[tuple[int, int], float]]:
+    """Tree-level 2-body partial widths (GeV) of each neutralino into χ̃⁰ⱼ Z, χ̃⁰ⱼ h/H/A, χ̃±ₖ W∓ and χ̃±ₖ H∓.
+
+    ``masses`` is a complete MASS block (PDG → GeV, neutralino masses signed as in the card); the
+    result maps each neutralino to ``{(sparticle, boson): width}``, charge-conjugate channels apart
+    (``(1000024, -24)`` and ``(-1000024, 24)``), closed channels left out. Couplings are MSSM_SLHA2's
+    own vertices (its UFO ``couplings.py``) with the reference card's NMIX, UMIX, VMIX, α, tan β,
+    1/α_EW = 127.934 and s_W from the card's W and Z masses, so the widths are the ones MG5 computes
+    for that card: real mixing matrices with signed masses, so a negative mass enters the m_i m_j
+    interference terms with its sign. Sfermion channels are not included (see :func:`sfermion_channel_open`).
+    """
+    blocks = _reference_blocks()
+    alpha_ew = 1 / float(blocks["SMINPUTS"][(1,)])
+    m_w, m_z = masses[24], masses[23]
+    cw = m_w / m_z
+    sw = math.sqrt(1 - cw**2)
+    g = math.sqrt(4 * math.pi * alpha_ew) / sw
+    tan_w = sw / cw
+    alpha = float(blocks["FRALPHA"][(1,)]) if "FRALPHA" in blocks else float(blocks["ALPHA"][(1,)])
+    beta = math.atan(float(blocks["HMIX"][(2,)]))
+    n = [[float(blocks["NMIX"][(i, a)]) for a in range(1, 5)] for i in range(1, 5)]
+    u = [[float(blocks["UMIX"][(k, a)]) for a in range(1, 3)] for k in range(1, 3)]
+    v = [[float(blocks["VMIX"][(k, a)]) for a in range(1, 3)] for k in range(1, 3)]
+
+    def symmetric(i: int, j: int, third: float, fourth: float) -> float:
+        # (N_a2 - tan θ_W N_a1)(third N_b3 + fourth N_b4), symmetrised in the two neutralinos
+        return sum((n[a][1] - tan_w * n[a][0]) * (third * n[b][2] + fourth * n[b][3]) for a, b in ((i, j), (j, i)))
+
+    widths: dict[int, dict[tuple[int, int], float]] = {}
+    for i, parent in enumerate(_NEUTRALINOS):
+        m_i = masses[parent]
+        channels: dict[tuple[int, int], float] = {}
+        for j, daughter in enumerate(_NEUTRALINOS):
+            if j == i:
+                continue
+            m_j = masses[daughter]
+            # each coupling as (C_L, C_R) of  χ̄⁰ⱼ (C_L P_L + C_R P_R) χ⁰ᵢ φ  or  χ̄⁰ⱼ γ^μ (C_L P_L + C_R P_R) χ⁰ᵢ Z_μ
+            z = g / (2 * cw) * (n[i][2] * n[j][2] - n[i][3] * n[j][3])
+            h = g / 2 * symmetric(i, j, math.sin(alpha), math.cos(alpha))
+            heavy = g / 2 * symmetric(i, j, -math.cos(alpha), math.sin(alpha))
+            pseudo = g / 2 * symmetric(i, j, math.sin(beta), -math.cos(beta))
+            for boson, (c_l, c_r) in ((23, (z, -z)), (25, (h, h)), (35, (heavy, heavy)), (36, (pseudo, -pseudo))):
+                width = _two_body_width(m_i, m_j, masses[boson], c_l, c_r, vector=boson == 23)
+                if width > 0:
+                    channels[(daughter, boson)] = width
+        for k, chargino in enumerate(_CHARGINOS):
+            m_k = masses[chargino]
+            w_left = -g * (v[k][0] * n[i][1] - v[k][1] * n[i][3] / math.sqrt(2))
+            w_right = -g * (n[i][1] * u[k][0] + n[i][2] * u[k][1] / math.sqrt(2))
+            hc_left = -g * math.sin(beta) * (n[i][2] * u[k][0] - (n[i][1] + tan_w * n[i][0]) * u[k][1] / math.sqrt(2))
+            hc_right = -g * math.cos(beta) * (n[i][3] * v[k][0] + (n[i][1] + tan_w * n[i][0]) * v[k][1] / math.sqrt(2))
+            for boson, (c_l, c_r) in ((24, (w_left, w_right)), (37, (hc_left, hc_right))):
+                width = _two_body_width(m_i, m_k, masses[boson], c_l, c_r, vector=boson == 24)
+                if width > 0:  # χ̃⁺ W⁻ and χ̃⁻ W⁺ alike (real couplings: CP conserved)
+                    channels[(chargino, -boson)] = channels[(-chargino, boson)] = width
+        widths[parent] = channels
+    return widths
+
+
+def _two_body_width(m_i: float, m_j: float, m_boson: float, c_l: float, c_r: float, *, vector: bool) -> float:
+    """Γ(F_i → F_j B) for the vertex F̄_j Γ (c_l P_L + c_r P_R) F_i (Γ = 1 or γ^μ), spin-averaged.
+
+    Fermion masses are signed (the real-mixing-matrix convention), bosons' positive; 0 when closed.
+    """
+    a2, b2, c2 = m_i**2, m_j**2, m_boson**2
+    if abs(m_i) <= abs(m_j) + m_boson:
+        return 0.0
+    kallen = (a2 - b2 - c2) ** 2 - 4 * b2 * c2
+    momentum = math.sqrt(max(kallen, 0.0)) / (2 * abs(m_i))
+    chiral, mixed = c_l**2 + c_r**2, c_l * c_r
+    if vector:  # Σ|M|² with the unitary-gauge polarisation sum -g + q q / m²
+        kp, kq, pq = (a2 + b2 - c2) / 2, (a2 - b2 - c2) / 2, (a2 - b2 + c2) / 2
+        summed = 2 * chiral * kp + 4 * chiral * kq * pq / c2 - 12 * m_i * m_j * mixed
+    else:
+        summed = chiral * (a2 + b2 - c2) + 4 * m_i * m_j * mixed
+    return momentum / (8 * math.pi * a2) * summed / 2
+
+
+def sfermion_channel_open(neutralino: int, masses: Mapping[int, float]) -> bool:
+    """Whether ``neutralino`` can decay to a sfermion and its fermion (χ̃⁰ → f̃ f̄) in the spectrum ``masses``."""
+    return any(abs(masses[neutralino]) > abs(masses[sfermion]) + abs(masses.get(fermion, 0.0))
+               for sfermion, fermion in _SFERMION_PARTNERS.items())
 
 
 def _dm_ids(process: Process) -> set[int]:
