@@ -57,7 +57,7 @@ def test_parameters_reach_pythia_settings() -> None:
     # the mediator is generated with the Z + jet matrix element at the mediator's mass and width
     assert "23:m0 = 1500" in recipe.settings and "PhaseSpace:pTHatMin = 150" in recipe.settings
     assert "23:mWidth = 25" in recipe.settings and "23:doForceWidth = on" in recipe.settings
-    assert recipe.vector_mediator is not None and recipe.vector_mediator.g_q == 0.1
+    assert recipe.mediator is not None and recipe.mediator.g_q == 0.1
     assert recipe.event_filter is None
 
 
@@ -69,7 +69,7 @@ def test_spin1_needs_a_numeric_width_without_the_width_calculator() -> None:
         with pytest.raises(StudyError, match="w_med"):
             recipe_for("spin1_monojet", params, {"ptj": 130.0})
     else:
-        assert recipe_for("spin1_monojet", params, {"ptj": 130.0}).vector_mediator is not None
+        assert recipe_for("spin1_monojet", params, {"ptj": 130.0}).mediator is not None
 
 
 def test_vector_mediator_dm_width_is_dmsimps() -> None:
@@ -80,6 +80,33 @@ def test_vector_mediator_dm_width_is_dmsimps() -> None:
     assert mediator.dm_width_gev() == pytest.approx(1000 / (12 * math.pi) * math.sqrt(1 - 4e-4) * (1 + 2e-4))
     closed = VectorMediator(m_med=100.0, m_dm=60.0, g_q=0.25, ga_q=0.0, g_dm=1.0, ga_dm=0.0)
     assert closed.dm_width_gev() == 0.0
+
+
+#: MG5_aMC 3.5.7, DMsimp_s_spin0 at the registry couplings (g_q = g_dm = 1), nn23lo1, 13 TeV, 1000 events:
+#: loop-induced ``g g > y0 [noborn=QCD]``, σ(g g → Y0) in pb by m_med (GeV), ± 0.3 %
+MG5_GG_TO_Y0_PB = {500.0: 1.772, 1000.0: 0.0500, 2000.0: 4.629e-4}
+
+
+@pytest.mark.parametrize("m_med", sorted(MG5_GG_TO_Y0_PB))
+def test_spin0_rate_is_dmsimps_gluon_fusion(m_med: float) -> None:
+    """Pythia's S couplings and σ̂ are not DMsimp's (σ came out ~1e-4 of MG5's); renormalised, the
+    embedded σ(g g → Y0 → χχ̄) without a jet cut is MG5's σ(g g → Y0) × BR(Y0 → χχ̄)."""
+    from darkscan.gen.pythia import PythiaRun
+    from darkscan.widths import mediator_width_gev, scalar_partial_widths_gev
+
+    params = {**PROCESSES["spin0_monojet"].defaults(), "m_med": m_med}
+    recipe = recipe_for("spin0_monojet", params, {})
+    width = mediator_width_gev("spin0_monojet", params)
+    assert f"54:mWidth = {width:g}" in recipe.settings and "54:doForceWidth = on" in recipe.settings
+    run = PythiaRun(recipe, sqrt_s_gev=13000.0, preset="fast", seed=11, extra_settings=("HadronLevel:all = off",))
+    while run.n_passed < 3000:
+        run.batch(1000)
+    sigma, error = run.cross_section_pb()
+    _, dm_width = scalar_partial_widths_gev(m_med, 10.0, 1.0, 0.0, 1.0, 0.0)
+    expected = MG5_GG_TO_Y0_PB[m_med] * dm_width / width
+    # measured 0.889 / 0.973 / 1.082 (± 0.012) at m_med 500 / 1000 / 2000: MG5's Y0 is on shell, the
+    # embedded one has its Breit–Wigner (Γ/m 6–10 %) with Pythia's ŝ-weighted line shape
+    assert sigma == pytest.approx(expected, rel=0.15), (sigma, error, expected)
 
 
 def test_presets_and_seeds() -> None:

@@ -270,13 +270,14 @@ _SIGNAL_FAMILIES: dict[str, dict[str, object]] = {
         mg5_model="DMsimp_s_spin0", mg5_restriction=None, source=f"{_DMSIMP}, v1.0",
         parameters=_SPIN0, invisible=(52,),
         monojet=dict(processes=("p p > xd xd~ j [noborn=QCD]",),
-                     pythia="DM:gg2S2XX (g g → S = 54 → χχ, on-shell S) with the jet from ISR and a recoil "
-                            "filter (DM:gg2S2XXj is 'not yet available' in Pythia 8.3); Pythia's σ is orders of "
-                            "magnitude below DMsimp's loop-induced rate (kinematics only, warns); vs MG5 [noborn=QCD] + "
-                            "shower at the defaults (Γ physical, 88.9 GeV): σ 1.13e-6 vs 6.75e-3 pb, atlas_monojet "
-                            "efficiency 0.454 vs 0.465 (ratio 0.976 ± 0.027), MET 296 vs 276 GeV (KS 0.055), "
-                            "lead-jet pT KS 0.118, jet multiplicity 2.73 vs 3.17: good for the efficiency, shapes "
-                            "roughly (benchmarks/validate_signals.py)"),
+                     pythia="DM:gg2S2XX (g g → S = 54 → χχ at Y0's width) with the jet from ISR and a recoil filter "
+                            "(DM:gg2S2XXj is 'not yet available' in Pythia 8.3); σ renormalised to DMsimp's "
+                            "Γ(Y0 → gg) Γ(Y0 → χχ̄) (Pythia's S couplings and σ̂ differ by known factors); vs MG5 "
+                            "[noborn=QCD] + shower at the defaults (Γ physical, 88.9 GeV): σ 9.01e-3 vs 6.75e-3 pb "
+                            "(1.34; inclusive g g → Y0 → χχ̄ 0.89 / 0.97 / 1.08 at m_med 500 / 1000 / 2000), "
+                            "atlas_monojet efficiency ratio 0.971 ± 0.027, MET 299 vs 276 GeV (KS 0.052), "
+                            "lead-jet pT KS 0.123, jets 2.71 vs 3.17: good for efficiencies and rates within "
+                            "~35 %, shapes roughly (benchmarks/validate_signals.py)"),
         monoz=dict(processes=("p p > xd xd~ z [noborn=QCD]",), madspin=("z > l+ l-",), pythia=None),
         constraints=(), note="monojet and mono-Z are loop-induced: MG5 needs [noborn=QCD] (MadLoop); mono-Z's "
                              "Z → ℓℓ is decayed by MadSpin with spinmode none, the only mode for loop-induced "

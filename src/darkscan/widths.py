@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from darkscan.errors import StudyError
 
-__all__ = ["PHYSICAL", "mediator_width_gev", "resolve_widths"]
+__all__ = ["PHYSICAL", "mediator_width_gev", "resolve_widths", "scalar_partial_widths_gev"]
 
 #: the width value meaning "the physical width of this scan point" (the DMsimp mediators' default)
 PHYSICAL = "physical"
@@ -128,13 +128,20 @@ def _spin0_electroweak(m: float) -> float:
     return gamma_gamma + z_gamma + zz + ww + hh
 
 
+def scalar_partial_widths_gev(m_med: float, m_dm: float, g_q: float, gp_q: float, g_dm: float,
+                              gp_dm: float) -> tuple[float, float]:
+    """Γ(Y0 → gg) (top loop) and Γ(Y0 → χχ̄) of DMsimp_s_spin0, GeV: what production and decay
+    of the embedded spin-0 signal are normalised to."""
+    return _scalar_to_gluons(m_med, g_q, gp_q), _scalar_to_fermions(m_med, m_dm, g_dm, gp_dm, 1, 1.0)
+
+
 def _spin0_width(p: Mapping[str, float]) -> float:
     m = p["m_med"]
     y_top = math.sqrt(2) * _MT / _VEV
     # the DMsimp coupling to quarks is g·y_q/√2; only the top has a Yukawa in the 5-flavour model
     top = _scalar_to_fermions(m, _MT, p["g_q"], p["gp_q"], _N_COLOURS, y_top / math.sqrt(2))
-    dm = _scalar_to_fermions(m, p["m_dm"], p["g_dm"], p["gp_dm"], 1, 1.0)
-    return top + dm + _scalar_to_gluons(m, p["g_q"], p["gp_q"]) + _spin0_electroweak(m)
+    gluons, dm = scalar_partial_widths_gev(m, p["m_dm"], p["g_q"], p["gp_q"], p["g_dm"], p["gp_dm"])
+    return top + dm + gluons + _spin0_electroweak(m)
 
 
 # --- spin 2: couplings T^i_μν Y2^μν / Λ ---------------------------------------------------------

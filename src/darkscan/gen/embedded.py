@@ -146,7 +146,7 @@ def run_shard(task: ShardTask, on_batch: Callable[[int], None] | None = None) ->
             "generation_cuts": dict(task.generation_cuts),
             "shard": task.shard, "first_event": task.first_event, "preset": task.preset,
             "generator": "pythia8mc",
-            "filter": recipe.event_filter or ("vector-mediator couplings" if recipe.vector_mediator else None),
+            "filter": recipe.event_filter or ("vector-mediator couplings" if run.filtered else None),
             "filter_efficiency": run.filter_efficiency if run.filtered else 1.0,
             "n_generated_before_filter": run.n_generated,
             # names and hashes, not paths: the same study writes the same bytes in any folder

@@ -12,12 +12,14 @@ What each family reproduces of the MadGraph model (the registry's ``pythia`` fie
   ``nn23lo1`` (NNPDF2.3 QCD+QED LO, αs(MZ) = 0.130), but the scales are Pythia's (μR² = geometric
   mean of the mT², μF² = smaller mT²): σ(Z(νν)+jet, pT > 130) = 52.4 pb vs MG5's 45.9 pb, and 46.5 pb
   with μR² = μF² = ŝ — the 14 % is LO scale dependence (``benchmarks/validate_embedded.py``).
-- spin0 (``DM:gg2S2XX``, g g → S → χχ̄ with the jet from ISR and a recoil filter): coupling map —
-  Pythia's ``Sdm:vf``/``af`` multiply the SM Yukawa like DMsimp's g_q, ``Sdm:vX``/``aX`` are
-  g_dm/gp_dm. ``DM:gg2S2XXj`` is marked "not yet available" in the Pythia 8.3 manual (its σ came out
-  ~1e-11 pb), so it is not used. Pythia's rate is ~1e-5 pb at g_q = g_dm = 1, m_med = 1 TeV,
-  Γ = 10 GeV, against MG5's 0.058 pb for DMsimp's loop-induced monojet (1.1e-6 vs 6.7e-3 pb at the
-  physical width, 88.9 GeV): kinematics only (the run warns).
+- spin0 (``DM:gg2S2XX``, g g → S → χχ̄ with the jet from ISR and a recoil filter), at Y0's width:
+  Pythia's S partial widths scale as (g m_f)²/m_S, not as DMsimp's Yukawa-scaled couplings, and its
+  σ̂ carries an extra factor ŝ, which is why its rate came out ~1e-4 of MG5's; σ is renormalised to
+  DMsimp's Γ(Y0 → gg) Γ(Y0 → χχ̄) (:class:`ScalarMediator`). Inclusive σ(g g → Y0 → χχ̄) is then
+  0.89 / 0.97 / 1.08 × MG5's loop-induced ``g g > y0`` × BR at m_med = 500 / 1000 / 2000 GeV; with the ptj > 130 cut
+  σ is 1.34× MG5's ``p p > xd xd~ j [noborn=QCD]`` (the shower's hard ISR against the loop matrix
+  element), the ``atlas_monojet`` efficiency agrees (ratio 0.97), MET KS 0.052.
+  ``DM:gg2S2XXj`` is marked "not yet available" in the Pythia 8.3 manual (its σ came out ~1e-11 pb).
 - spin1 (DMsimp vector mediator Y1 → χχ̄ + jet): Pythia's q q̄ → Z g and q g → Z q matrix elements
   with the Z given the mediator's mass and (fixed) width, each event kept with the ratio of DMsimp's
   quark coupling to the Z's for its quark flavour, σ scaled by Γ(Y1 → χχ̄)/Γ(Z → νν̄)
@@ -48,7 +50,7 @@ import math
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -59,6 +61,7 @@ __all__ = [
     "RECIPES",
     "PythiaRun",
     "Recipe",
+    "ScalarMediator",
     "VectorMediator",
     "base_settings",
     "generation_pt_cut",
@@ -93,7 +96,8 @@ class Recipe:
         filter_cut: the filter's threshold (GeV), when it has one.
         slha: SLHA spectrum text to write to a file for ``SLHA:file``, or None.
         warnings: caveats a user should see (approximate normalisation, …).
-        vector_mediator: for spin-1, how the Z + jet events are reweighted into the mediator's.
+        mediator: how Pythia's events and σ become the DMsimp mediator's (spin-1: Z + jet events
+            reweighted to Y1's couplings; spin-0: Pythia's g g → S σ renormalised to Y0's), or None.
     """
 
     process: str
@@ -103,8 +107,7 @@ class Recipe:
     filter_cut: float = 0.0
     slha: str | None = None
     warnings: tuple[str, ...] = ()
-    #: turns Pythia's Z + jet matrix element into a vector mediator's (spin-1), or None
-    vector_mediator: VectorMediator | None = None
+    mediator: VectorMediator | ScalarMediator | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +134,8 @@ class VectorMediator:
     ga_q: float
     g_dm: float
     ga_dm: float
+    #: events are kept with a probability (``acceptance``), which makes the run a filtered one
+    reweights: ClassVar[bool] = True
 
     def dm_width_gev(self) -> float:
         """Γ(Y1 → χχ̄) for a Dirac χ with vector and axial couplings (DMsimp), GeV."""
@@ -170,6 +175,43 @@ class VectorMediator:
         alpha = pythia.coupSM.alphaEM(self.m_med**2)
         neutrino_width = 3 * 2 * alpha * self.m_med / (3 * 16 * s2w * (1 - s2w))
         return self._bound(pythia) * self.dm_width_gev() / neutrino_width
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalarMediator:
+    """A DMsimp scalar mediator Y0 → χχ̄ generated with Pythia's ``DM:gg2S2XX`` (S = 54).
+
+    Pythia's S has other conventions than DMsimp's Y0: Γ(S → ff̄) = N_c (g m_f)² (1 − 4r)(1 + 2r) /
+    (12π m_S) with the ``Sdm`` couplings g (DMsimp: N_c (g_q y_f/√2)² m β³/(8π) for quarks, g_dm² m
+    β³/(8π) for χ), and its σ̂ = 8π ŝ / ((ŝ − m²)² + m²Γ²) · Γ(S → gg)/64 · Γ(S → χχ̄) carries a factor ŝ
+    (GeV², so σ is ~m_S² too large in GeV units) against the resonance formula π/8 · Γ_gg Γ_χχ̄ /
+    ((ŝ − m²)² + m²Γ²). With the total width forced to Y0's, σ(Y0 → χχ̄) = σ_Pythia × Γ_gg Γ_χχ̄ (DMsimp,
+    ``darkscan.widths``) / (Γ_gg Γ_χχ̄ (Pythia, as its σ̂ uses them) × m_med²). Checked against MG5's
+    loop-induced ``g g > y0 [noborn=QCD]`` times BR(Y0 → χχ̄): 0.89 / 0.97 / 1.08 at m_med = 500 / 1000 /
+    2000 GeV (tests/test_gen.py).
+    """
+
+    m_med: float
+    m_dm: float
+    g_q: float
+    gp_q: float
+    g_dm: float
+    gp_dm: float
+    reweights: ClassVar[bool] = False
+
+    def dmsimp_widths_gev(self) -> tuple[float, float]:
+        """Γ(Y0 → gg) and Γ(Y0 → χχ̄) of DMsimp_s_spin0 (GeV)."""
+        from darkscan.widths import scalar_partial_widths_gev
+
+        return scalar_partial_widths_gev(self.m_med, self.m_dm, self.g_q, self.gp_q, self.g_dm, self.gp_dm)
+
+    def sigma_factor(self, pythia: Any) -> float:
+        """What multiplies Pythia's σ(g g → S → χχ̄) to give DMsimp's σ(g g → Y0 → χχ̄)."""
+        entry = pythia.particleData.particleDataEntryPtr(54)
+        pythia_gg = entry.resWidthChan(self.m_med, 21, 21)
+        pythia_dm = entry.resWidthChan(self.m_med, 52, -52)
+        dmsimp_gg, dmsimp_dm = self.dmsimp_widths_gev()
+        return dmsimp_gg * dmsimp_dm / (pythia_gg * pythia_dm * self.m_med**2)
 
 
 def generation_pt_cut(cuts: Mapping[str, float]) -> float:
@@ -238,18 +280,24 @@ def _ww_lvlv(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
 # --- signals -----------------------------------------------------------------------------------
 def _spin0(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
     # DM:gg2S2XXj is "not yet available" in the Pythia 8.3 manual: the 2 → 1 process with the jet from
-    # ISR and a recoil filter is the supported route, as for spin-1.
+    # ISR and a recoil filter is the supported route. Pythia's S couplings and σ̂ differ from DMsimp's
+    # by known factors (ScalarMediator), so the settings only need a nonzero coupling per channel; the
+    # width is Y0's, in a Breit–Wigner window [m/2, 2m] as for spin-1.
+    m_med = _num(p, "m_med")
+    mediator = ScalarMediator(m_med=m_med, m_dm=_num(p, "m_dm"), g_q=_num(p, "g_q"), gp_q=_num(p, "gp_q"),
+                              g_dm=_num(p, "g_dm"), gp_dm=_num(p, "gp_dm"))
     settings = (
-        "DM:gg2S2XX = on", f"54:m0 = {_num(p, 'm_med'):g}", *_width(54, p["w_med"]), f"52:m0 = {_num(p, 'm_dm'):g}",
+        "DM:gg2S2XX = on", f"54:m0 = {m_med:g}", f"54:mWidth = {_mediator_width('spin0_monojet', p):g}",
+        "54:doForceWidth = on", f"54:mMin = {m_med / 2:g}", f"54:mMax = {2 * m_med:g}", f"52:m0 = {_num(p, 'm_dm'):g}",
         f"Sdm:vf = {_num(p, 'g_q'):g}", f"Sdm:af = {_num(p, 'gp_q'):g}",
         f"Sdm:vX = {_num(p, 'g_dm'):g}", f"Sdm:aX = {_num(p, 'gp_dm'):g}",
         "54:onMode = off", "54:onIfAny = 52",
     )
-    warnings = ("spin0_monojet: Pythia's g g → S rate is ~1e-6 pb at DMsimp's defaults (physical width), against "
-                "MG5's 6.7e-3 pb for the loop-induced monojet (ptj > 130): kinematics only, use the MadGraph backend "
-                "for rates",)
+    warnings = ("spin0_monojet: the jet comes from Pythia's parton shower, not from the loop-induced g g → Y0 g "
+                "matrix element: at the registry defaults σ is ~1.3× MG5's and the jets fewer (benchmarks/"
+                "validate_signals.py); use the MadGraph backend for precise rates",)
     return Recipe("spin0_monojet", settings, (52,), event_filter="recoil", filter_cut=generation_pt_cut(cuts),
-                  warnings=warnings)
+                  warnings=warnings, mediator=mediator)
 
 
 def _mediator_width(process: str, p: Mapping[str, float | str]) -> float:
@@ -278,7 +326,7 @@ def _spin1(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
         # scales (√(m_T,V m_T,j), μ_F = m_T,j) raise σ by 20–60 % for heavy mediators
         "SigmaProcess:renormScale2 = 3", "SigmaProcess:factorScale2 = 3", "SigmaProcess:alphaSorder = 2",
     )
-    return Recipe("spin1_monojet", settings, (52,), vector_mediator=mediator)
+    return Recipe("spin1_monojet", settings, (52,), mediator=mediator)
 
 
 def _spin2(p: Mapping[str, float | str], cuts: Mapping[str, float]) -> Recipe:
@@ -448,16 +496,17 @@ class PythiaRun:
             events = events[mask]
         elif self.recipe.event_filter is not None:
             events = events[FILTERS[self.recipe.event_filter](events, self.invisible)]
-        if self.recipe.vector_mediator is not None and len(events):
-            keep = self._rng.random(len(events)) < self.recipe.vector_mediator.acceptance(self.pythia, events)
-            events = events[keep]
+        mediator = self.recipe.mediator
+        if mediator is not None and mediator.reweights and len(events):
+            events = events[self._rng.random(len(events)) < mediator.acceptance(self.pythia, events)]
         self.n_passed += len(events)
         return events
 
     @property
     def filtered(self) -> bool:
         """Whether events are thrown away after generation (a filter or a reweighting acceptance)."""
-        return self.recipe.event_filter is not None or self.recipe.vector_mediator is not None
+        return self.recipe.event_filter is not None or (self.recipe.mediator is not None
+                                                         and self.recipe.mediator.reweights)
 
     @property
     def filter_efficiency(self) -> float:
@@ -468,8 +517,8 @@ class PythiaRun:
         info = self.pythia.infoPython()
         eff = self.filter_efficiency if self.filtered else 1.0
         sigma, error = info.sigmaGen() * MB_TO_PB, info.sigmaErr() * MB_TO_PB
-        if self.recipe.vector_mediator is not None:
-            factor = self.recipe.vector_mediator.sigma_factor(self.pythia)
+        if self.recipe.mediator is not None:
+            factor = self.recipe.mediator.sigma_factor(self.pythia)
             sigma, error = sigma * factor, error * factor
         if self.filtered and self.n_passed:
             # add the binomial error of the filter efficiency in quadrature
