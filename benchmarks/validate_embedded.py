@@ -263,7 +263,9 @@ def compare(label: str, ours: dict[str, object], truth: dict[str, np.ndarray], d
     both = ~np.isnan(d_lead) & ~np.isnan(o_lead)
     print("  event by event: "
           f"MET correlation {np.corrcoef(d_met, o_met)[0, 1]:.3f}, median |ΔMET| {np.median(np.abs(d_met - o_met)):.1f} GeV; "
-          f"leading-jet pT correlation {np.corrcoef(d_lead[both], o_lead[both])[0, 1]:.3f}; "
+          f"leading-jet pT correlation {np.corrcoef(d_lead[both], o_lead[both])[0, 1]:.3f}, fast/Delphes "
+          f"{o_lead[both].mean() / d_lead[both].mean():.3f} where both have a jet ({both.sum()} events; a jet in "
+          f"one only: fast {(~np.isnan(o_lead) & np.isnan(d_lead)).sum()}, Delphes {(np.isnan(o_lead) & ~np.isnan(d_lead)).sum()}); "
           f"same jet count in {(d_nj == o_nj).mean():.1%}, same electron count in {(d_ne == o_ne).mean():.1%}, "
           f"same muon count in {(d_nm == o_nm).mean():.1%} of events")
 
