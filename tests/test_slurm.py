@@ -180,6 +180,9 @@ def test_failed_and_cancelled_tasks_are_shown_and_only_they_are_retried(cluster:
     wait_until(lambda: _settled(study, ["gen"]), timeout_s=600, what="the gen array")
     wait_until(lambda: job_status(study, ["gen"])[2].state == "cancelled", timeout_s=30, what="sacct of the cancel")
 
+    # squeue knows the failed task first (reason NonZeroExitCode); its exit code comes with sacct's record
+    wait_until(lambda: job_status(study, ["gen"])[1].detail.startswith("FAILED exit"), timeout_s=30,
+               what="sacct of the failed task")
     rows = job_status(study, ["gen"])
     assert [r.state for r in rows] == ["done", "failed", "cancelled", "done"]
     assert rows[1].log == study.output_dir / "slurm/gen/logs" / f"gen-{job}_1.log"

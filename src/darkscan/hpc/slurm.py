@@ -337,7 +337,9 @@ def _expand(job_field: str) -> list[tuple[str, int | None]]:
 
 
 def _slurm_states(job_ids: Sequence[str], runner: Runner) -> tuple[dict[tuple[str, int], tuple[str, str]], bool]:
-    """{(job, index): (state, exit code or reason)}, and whether accounting (sacct) answered."""
+    """{(job, index): (state, detail)}, and whether accounting (sacct) answered. The detail is
+    ``exit CODE`` from sacct, squeue's reason for a live task, ``reason REASON`` for an ended task
+    that only squeue knows yet (sacct records a task some seconds after it ends)."""
     states: dict[tuple[str, int], tuple[str, str]] = {}
     if not job_ids:
         return states, False
@@ -352,7 +354,7 @@ def _slurm_states(job_ids: Sequence[str], runner: Runner) -> tuple[dict[tuple[st
                     for job, index in _expand(fields[0]):
                         if index is not None:
                             # "CANCELLED by 0" → CANCELLED
-                            states[(job, index)] = (fields[1].split()[0], fields[2])
+                            states[(job, index)] = (fields[1].split()[0], f"exit {fields[2]}")
     # squeue knows the live tasks (and the finished ones for MinJobAge seconds) with their reason
     result = _run(["squeue", "--me", "-h", "-r", "--states=all", "-o", "%i|%T|%r"], runner)
     if result.returncode != 0:
@@ -364,8 +366,10 @@ def _slurm_states(job_ids: Sequence[str], runner: Runner) -> tuple[dict[tuple[st
             continue
         for job, index in _expand(fields[0]):
             if job in wanted and index is not None:
-                if fields[1] in _ACTIVE or (job, index) not in states:
+                if fields[1] in _ACTIVE:
                     states[(job, index)] = (fields[1], fields[2])
+                elif (job, index) not in states:
+                    states[(job, index)] = (fields[1], f"reason {fields[2]}")
     return states, accounting
 
 
@@ -422,7 +426,7 @@ def job_status(study: Any, stages: Sequence[str] = STAGES, *, runner: Runner = s
                 rows.append(TaskStatus(stage, task.index, task.label, "done", job, log))
             elif slurm_state in _FAILED:
                 rows.append(TaskStatus(stage, task.index, task.label, "failed", job, log,
-                                       f"{slurm_state} exit {info}" + (f"; {stale}" if stale else "")))
+                                       f"{slurm_state} {info}" + (f"; {stale}" if stale else "")))
             elif stale:
                 rows.append(TaskStatus(stage, task.index, task.label, "stale", job, log, stale))
             elif slurm_state == "CANCELLED":
