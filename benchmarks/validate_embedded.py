@@ -113,12 +113,6 @@ def read_delphes(path: Path) -> dict[str, object]:
         return tree.arrays(names, library="ak")
 
 
-def regenerate(recipe: Recipe, seed: int, n_events: int, detector_seed: int = 12345) -> tuple[object, object]:
-    """The reference events through our detector, plus generator-level lepton counts in acceptance."""
-    events, truth = regenerate_events(recipe, seed, n_events)
-    return simulate(events, recipe, detector_seed), truth
-
-
 def regenerate_events(recipe: Recipe, seed: int, n_events: int) -> tuple[object, dict[str, np.ndarray]]:
     """The Pythia events Delphes saw (same settings and seed), and their leptons in acceptance."""
     import awkward as ak

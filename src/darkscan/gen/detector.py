@@ -33,9 +33,9 @@ Invisible particles are the neutrinos plus the sample's BSM invisible PDG ids; t
 nothing and make up ``invisible_pt``. Everything works on flat numpy arrays with an event index:
 no Python loop over particles or events.
 
-Differences from Delphes, by construction: charged particles that curl up inside the tracker
-(pT ≲ 0.35 GeV) are dropped, where Delphes follows them to the endcap; the HCal's uneven towers at
-2.5 < |η| < 3.3 are regular here; eflow tracks of species that split their energy between the layers
+Differences from Delphes, by construction: a curling charged particle with pz = 0 exactly never
+reaches the calorimeter here (its propagation time to an endcap is infinite); the HCal's uneven
+towers at 2.5 < |η| < 3.3 are regular here; eflow tracks of species that split their energy between the layers
 (none in the card) use the track energy as Delphes' calorimeter-energy guess.
 """
 
