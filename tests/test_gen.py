@@ -256,6 +256,17 @@ def test_bad_detector_params(tmp_path: Path) -> None:
         load_detector_params(bad)
     with pytest.raises(InputFileError, match="not found"):
         load_detector_params(tmp_path / "nope.yaml")
+    # a misspelt or retired parameter would otherwise be ignored without a word
+    good = load_detector_params().path.read_text()
+    bad.write_text(good.replace("  pt_min:", "  ptmin:", 1))
+    with pytest.raises(InputFileError, match=r"\.ptmin is not a detector parameter"):
+        load_detector_params(bad)
+    bad.write_text(good + "\nmet_extra: {}\n")
+    with pytest.raises(InputFileError, match="met_extra is not a detector parameter"):
+        load_detector_params(bad)
+    bad.write_text(good.replace("jets:\n", "jets:\n  overlap_delta_r: 0.2\n", 1))
+    with pytest.raises(InputFileError, match="jets.overlap_delta_r is no longer a parameter: jets are now removed"):
+        load_detector_params(bad)
 
 
 # --- real Pythia, short -------------------------------------------------------------------------

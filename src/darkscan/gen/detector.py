@@ -93,6 +93,13 @@ _REQUIRED = {
     "met": ("include_muons",),
     "tracker": ("radius_m", "half_length_m", "bz_tesla"),
 }
+_OPTIONAL = {"": ("name",), "jets": ("algorithm",)}
+#: parameters of older files that no longer mean anything: a file that sets one is refused, with why,
+#: rather than run without the effect its author expects
+_RETIRED = {
+    "jets.overlap_delta_r": "jets are now removed when they share a particle with an isolated photon, electron "
+                            "or muon (the card's UniqueObjectFinder), not within a ΔR",
+}
 
 #: electric charge (units of e) of the charged particles that reach a detector, by PDG id
 #: (antiparticles: opposite sign); anything else is treated as neutral
@@ -130,6 +137,10 @@ def load_detector_params(path: str | Path | None = None) -> DetectorParams:
             problems.append(f"{path}: missing section {section!r} (see {default_params_path().name})")
             continue
         problems += [f"{path}: {section}.{key} is missing" for key in keys if key not in data[section]]
+        known = (*keys, *_OPTIONAL.get(section, ()))
+        problems += [_unknown(path, f"{section}.{key}", known) for key in data[section] if key not in known]
+    problems += [_unknown(path, str(section), (*_REQUIRED, *_OPTIONAL[""])) for section in data
+                 if section not in _REQUIRED and section not in _OPTIONAL[""]]
     if not problems:
         for name, key in (("electrons", "tracking_efficiency"), ("electrons", "efficiency"),
                           ("muons", "tracking_efficiency"), ("muons", "efficiency"),
@@ -147,6 +158,12 @@ def load_detector_params(path: str | Path | None = None) -> DetectorParams:
     if problems:
         raise InputFileError(*problems)
     return DetectorParams(data, path.resolve())
+
+
+def _unknown(path: Path, name: str, known: tuple[str, ...]) -> str:
+    if name in _RETIRED:
+        return f"{path}: {name} is no longer a parameter: {_RETIRED[name]}; remove it"
+    return f"{path}: {name} is not a detector parameter (known here: {', '.join(sorted(known))})"
 
 
 @dataclasses.dataclass
