@@ -33,10 +33,14 @@ Invisible particles are the neutrinos plus the sample's BSM invisible PDG ids; t
 nothing and make up ``invisible_pt``. Everything works on flat numpy arrays with an event index:
 no Python loop over particles or events.
 
+The towers are the card's (its forward ECal edges and the HCal's interleaved 10°/20° bins at
+2.6 < |η| < 3.3 included); Delphes evaluates a tower's resolution at the tower's centre, which the
+parameter file's resolution regions follow (see its ECal regions).
+
 Differences from Delphes, by construction: a curling charged particle with pz = 0 exactly never
-reaches the calorimeter here (its propagation time to an endcap is infinite); the HCal's uneven
-towers at 2.5 < |η| < 3.3 are regular here; eflow tracks of species that split their energy between the layers
-(none in the card) use the track energy as Delphes' calorimeter-energy guess.
+reaches the calorimeter here (its propagation time to an endcap is infinite); eflow tracks of
+species that split their energy between the layers (none in the card) use the track energy as
+Delphes' calorimeter-energy guess.
 """
 
 from __future__ import annotations
