@@ -34,8 +34,8 @@ nothing and make up ``invisible_pt``. Everything works on flat numpy arrays with
 no Python loop over particles or events.
 
 The towers are the card's (its forward ECal edges and the HCal's interleaved 10°/20° bins at
-2.6 < |η| < 3.3 included); Delphes evaluates a tower's resolution at the tower's centre, which the
-parameter file's resolution regions follow (see its ECal regions).
+2.6 < |η| < 3.3 included); as in Delphes, a tower's resolution is that of the |η| region of the
+tower's centre (the ECal tower at 3.125–3.3 is forward throughout though the card's regions meet at 3.2).
 
 Differences from Delphes, by construction: a curling charged particle with pz = 0 exactly never
 reaches the calorimeter here (its propagation time to an endcap is infinite); eflow tracks of
@@ -640,6 +640,7 @@ class FastDetector:
         # decode each tower's cell back to its (eta, phi) box
         t_eta = np.empty(len(unique))
         t_phi = np.empty(len(unique))
+        t_centre = np.empty(len(unique))  # |eta| of the cell's centre, where Delphes judges the resolution
         for lo, hi, n_eta, n_phi, offset in layer["segments"]:
             mine = (t_id >= offset) & (t_id < offset + 2 * n_eta * n_phi)
             local = t_id[mine] - offset
@@ -647,10 +648,11 @@ class FastDetector:
             side, ieta = np.divmod(cell, n_eta)
             width = (hi - lo) / n_eta
             u_eta = rng.random(len(local))
-            abs_centre = lo + (ieta + u_eta) * width
-            t_eta[mine] = np.where(side == 1, -abs_centre, abs_centre)
+            drawn = lo + (ieta + u_eta) * width
+            t_eta[mine] = np.where(side == 1, -drawn, drawn)
+            t_centre[mine] = lo + (ieta + 0.5) * width
             t_phi[mine] = -math.pi + (iphi + rng.random(len(local))) * (_TWO_PI / n_phi)
-        c, s, noise = _by_region(layer["resolution"], np.abs(t_eta), ("c", "s", "n"))
+        c, s, noise = _by_region(layer["resolution"], t_centre, ("c", "s", "n"))
         smeared = _lognormal(rng, tower_energy, np.sqrt((c * tower_energy) ** 2 + s ** 2 * tower_energy + noise ** 2))
         # Delphes judges the significance with the resolution at the smeared (measured) energy
         sigma_measured = np.nan_to_num(np.sqrt((c * smeared) ** 2 + s ** 2 * smeared + noise ** 2))
