@@ -73,7 +73,8 @@ def with_run_card(script: str, extra: list[tuple[str, str]]) -> str:
     return "".join(lines[:last + 1] + added + lines[last + 1:])
 
 
-def run_point(point: Any, study_name: str, workdir: Path, extra_run_card: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def run_point(point: Any, study_name: str, workdir: Path,
+              extra_run_card: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Run the point's rendered script (plus ``extra_run_card`` settings) in ``workdir``; timings, load and σ."""
     from darkscan.cards.mg5 import SCRIPT_NAME, MG5Settings, render_mg5_script
     from darkscan.gen.shower import lhe_cross_section
@@ -87,6 +88,7 @@ def run_point(point: Any, study_name: str, workdir: Path, extra_run_card: list[t
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     phase_start: dict[str, float] = {}
+    # the log is line-buffered so that a run in progress can be followed (tail -f mg5.log under --keep)
     with subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors="replace") as process, log.open("w", buffering=1) as out:
         assert process.stdout is not None
