@@ -11,7 +11,7 @@ itself reports for its survey and refine jobs (``sum of cpu time of last step``)
 By default the corners of every scanned sample are run (its lightest and heaviest point).
 
 Run: ``PYTHONPATH=src python benchmarks/mg5_point_timing.py [STUDY] [--points SAMPLE/POINT ...]
-[--events N]`` (STUDY defaults to ``examples/mssm_neutralino_vs_sneutrino.yaml``).
+[--events N] [--run-card KEY=VALUE ...]`` (STUDY defaults to ``examples/mssm_neutralino_vs_sneutrino.yaml``).
 """
 
 from __future__ import annotations
@@ -62,13 +62,25 @@ def corner_points(plan: list[Any]) -> list[Any]:
     return chosen
 
 
-def run_point(point: Any, study_name: str, workdir: Path) -> dict[str, Any]:
-    """Run the point's rendered script in ``workdir``; timings, load and σ."""
+def with_run_card(script: str, extra: list[tuple[str, str]]) -> str:
+    """``script`` with ``set run_card KEY VALUE`` lines for ``extra`` after its last run-card line
+    (MG5 applies them in order, so they override the rendered ones)."""
+    if not extra:
+        return script
+    lines = script.splitlines(keepends=True)
+    last = max(i for i, line in enumerate(lines) if line.startswith("set run_card "))
+    added = [f"set run_card {key} {value}\n" for key, value in extra]
+    return "".join(lines[:last + 1] + added + lines[last + 1:])
+
+
+def run_point(point: Any, study_name: str, workdir: Path,
+              extra_run_card: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Run the point's rendered script (plus ``extra_run_card`` settings) in ``workdir``; timings, load and σ."""
     from darkscan.cards.mg5 import SCRIPT_NAME, MG5Settings, render_mg5_script
     from darkscan.gen.shower import lhe_cross_section
 
-    (workdir / SCRIPT_NAME).write_text(render_mg5_script(point, study_name=study_name, settings=MG5Settings()),
-                                       encoding="utf-8")
+    script = render_mg5_script(point, study_name=study_name, settings=MG5Settings())
+    (workdir / SCRIPT_NAME).write_text(with_run_card(script, extra_run_card or []), encoding="utf-8")
     argv = ["nice", "-n", "10", sys.executable, "-u", str(MG5_HOME / "bin" / "mg5_aMC"), SCRIPT_NAME]
     env = {**os.environ, "PATH": f"{MG5_HOME / 'darkscan-bin'}:{os.environ['PATH']}"}
     log = workdir / "mg5.log"
@@ -76,8 +88,9 @@ def run_point(point: Any, study_name: str, workdir: Path) -> dict[str, Any]:
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     phase_start: dict[str, float] = {}
+    # the log is line-buffered so that a run in progress can be followed (tail -f mg5.log under --keep)
     with subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as process, log.open("w") as out:
+                          text=True, errors="replace") as process, log.open("w", buffering=1) as out:
         assert process.stdout is not None
         for line in process.stdout:  # MG5 writes as it goes: each phase's start is timed here
             out.write(line)
@@ -107,7 +120,12 @@ def main() -> None:
     parser.add_argument("--points", nargs="*", help="SAMPLE/POINT_ID (default: every sample's lightest and heaviest)")
     parser.add_argument("--events", type=int, help="events per point (default: the study's)")
     parser.add_argument("--keep", type=Path, help="keep the MG5 folders under this directory")
+    parser.add_argument("--run-card", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="extra run-card settings to compare against the rendered cards (e.g. sde_strategy=2)")
     args = parser.parse_args()
+    extra = [tuple(item.split("=", 1)) for item in args.run_card]
+    if any(len(item) != 2 or not all(item) for item in extra):
+        raise SystemExit(f"--run-card takes KEY=VALUE, got {args.run_card}")
     if not (MG5_HOME / "bin" / "mg5_aMC").is_file():
         raise SystemExit(f"MG5 not installed at {MG5_HOME}: run .ci/install-mg5")
     study = load_study(Path(args.study))
@@ -128,10 +146,10 @@ def main() -> None:
         if args.keep is not None:
             folder = args.keep / f"{point.sample}-{point.point_id}"
             folder.mkdir(parents=True)
-            r = run_point(point, study.name, folder)
+            r = run_point(point, study.name, folder, extra)
         else:
             with tempfile.TemporaryDirectory(prefix="mg5-timing-") as tmp:
-                r = run_point(point, study.name, Path(tmp))
+                r = run_point(point, study.name, Path(tmp), extra)
         starts = "/".join(f"{r['phase_start_s'].get(k, float('nan')):.0f}" for k in ("survey", "refine", "combine"))
         print(f"{r['point']:<28s} {r['events']:>6d} {r['wall_s']:>7.0f} {r['cpu_s']:>7.0f} "
               f"{r['load_before']:>5.1f}/{r['load_after']:<5.1f} {r['sigma_pb']:>10.4g} ± {r['sigma_error_pb']:<8.2g}  "
