@@ -45,7 +45,6 @@ Run: ``PYTHONPATH=src python benchmarks/validate_embedded.py [--sigma-events N] 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -228,11 +227,15 @@ def delphes_card(delphes_home: Path, seed: int) -> str:
 
 
 def run_delphes(delphes_home: Path, hepmc: Path, seed: int, output: Path) -> Path:
+    """DelphesHepMC3 through the MadGraph route's step runner (timeout, one log beside ``output``)."""
+    from darkscan.gen.executors import LocalExecutor, run_step
+
+    executor = LocalExecutor(delphes=delphes_home)
     card = output.with_suffix(".tcl")
     card.write_text(delphes_card(delphes_home, seed))
     output.unlink(missing_ok=True)  # DelphesHepMC3 refuses to overwrite
-    subprocess.run([str(delphes_home / "bin" / "DelphesHepMC3"), str(card), str(output), str(hepmc)],
-                   cwd=delphes_home, check=True, capture_output=True)
+    run_step(executor, executor.delphes_command(card, output, hepmc), workdir=executor.delphes_workdir(),
+             log=output.with_suffix(".log"), timeout_s=600)
     return output
 
 
@@ -448,11 +451,13 @@ def main() -> None:
     args = parser.parse_args()
     delphes_home = None
     if args.delphes_seeds > 0:
-        from darkscan.gen.executors import default_delphes_home
+        from darkscan.errors import DarkscanError
+        from darkscan.gen.executors import LocalExecutor
 
-        delphes_home = default_delphes_home()
-        if not (delphes_home / "bin" / "DelphesHepMC3").is_file():
-            raise SystemExit(f"--delphes-seeds: no Delphes build at {delphes_home} (.ci/install-delphes builds one)")
+        try:
+            delphes_home = LocalExecutor().delphes_home()
+        except DarkscanError as exc:
+            raise SystemExit(f"--delphes-seeds: {exc}") from None
     start = time.perf_counter()
     if not args.skip_sigma:
         sigma_check(args.sigma_events)
