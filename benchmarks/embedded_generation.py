@@ -85,11 +85,9 @@ def breakdown(n_events: int, rounds: int) -> None:
     detector._jets = lambda t, *args: towers.append(t) or original(t, *args)  # type: ignore[method-assign]
     objects = detector.simulate(particles, np.random.default_rng(1))
     detector._jets = original  # type: ignore[method-assign]
-    t_event, t_pt, t_eta, _, t_px, t_py = towers[0]
-    order = np.argsort(t_event, kind="stable")
-    t_event, t_pt, t_eta, t_px, t_py = t_event[order], t_pt[order], t_eta[order], t_px[order], t_py[order]
-    stops = np.cumsum(np.bincount(t_event, minlength=n_events))
-    flat = (t_px, t_py, t_pt * np.sinh(t_eta), t_pt * np.cosh(t_eta), np.concatenate(([0], stops[:-1])), stops)
+    px, py, pz, e, counts = towers[0]  # the jet inputs, event after event, and their number per event
+    stops = np.cumsum(counts)
+    flat = (px, py, pz, e, stops - counts, stops)
     radius, pt_min = float(detector.params["jets"]["radius"]), float(detector.params["jets"]["pt_min"])
     weights = weights_of(events)
 

@@ -45,12 +45,9 @@ def pythia_towers(n_events: int, seed: int = 3) -> tuple[np.ndarray, ...]:
         seen.clear()
         detector.simulate(ParticleArrays.from_pythia_batch(run.batch(min(500, n_events - first))),
                           np.random.default_rng(first))
-        t_event, t_pt, t_eta, _, t_px, t_py = seen[0]
-        order = np.argsort(t_event, kind="stable")
-        t_event, t_pt, t_eta, t_px, t_py = t_event[order], t_pt[order], t_eta[order], t_px[order], t_py[order]
-        stops = np.cumsum(np.bincount(t_event, minlength=int(t_event.max()) + 1)) + offset
-        parts.append((t_px, t_py, t_pt * np.sinh(t_eta), t_pt * np.cosh(t_eta), np.concatenate(([offset], stops[:-1])),
-                      stops))
+        px, py, pz, e, counts = seen[0]  # the jet inputs, event after event, and their number per event
+        stops = np.cumsum(counts) + offset
+        parts.append((px, py, pz, e, stops - counts, stops))
         offset = int(stops[-1])
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(6))
 

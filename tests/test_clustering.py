@@ -87,11 +87,9 @@ def pythia_towers() -> list[tuple[np.ndarray, ...]]:
         run = PythiaRun(recipe_for(process, {}, cuts), sqrt_s_gev=13000.0, preset="fast", seed=21)
         det.simulate(ParticleArrays.from_pythia_batch(run.batch(80)), np.random.default_rng(3))
     towers = []
-    for t_event, t_pt, t_eta, _, t_px, t_py in seen:
-        order = np.argsort(t_event, kind="stable")
-        t_event, t_pt, t_eta, t_px, t_py = t_event[order], t_pt[order], t_eta[order], t_px[order], t_py[order]
-        stops = np.cumsum(np.bincount(t_event, minlength=int(t_event.max()) + 1))
-        towers.append((t_px, t_py, t_pt * np.sinh(t_eta), t_pt * np.cosh(t_eta), np.concatenate(([0], stops[:-1])), stops))
+    for px, py, pz, e, counts in seen:  # the jet inputs, event after event, and their number per event
+        stops = np.cumsum(counts)
+        towers.append((px, py, pz, e, stops - counts, stops))
     return towers
 
 

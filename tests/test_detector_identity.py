@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from darkscan.gen import detector
 from darkscan.gen.detector import FastDetector, ParticleArrays
 
 REFERENCE = Path(__file__).parent / "data" / "detector_reference.npz"
@@ -77,10 +78,22 @@ def _flat(objects: dict) -> dict[str, np.ndarray]:
     return out
 
 
-def test_event_table_matches_the_reference() -> None:
+@pytest.fixture(params=["compiled", "numpy"])
+def chain(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the compiled particle-level chain (_detector.c) and with the numpy one."""
+    if request.param == "numpy":
+        monkeypatch.setattr(FastDetector, "_packed_params", lambda self: None)
+    elif detector._compiled is None:
+        pytest.skip("darkscan.gen._detector is not built (no C compiler or numpy headers when installed)")
+    return request.param
+
+
+def test_event_table_matches_the_reference(chain: str) -> None:
     particles = _synthetic_particles()
-    table = _flat(FastDetector(invisible_pdgids=(52,)).simulate(particles, np.random.default_rng(77)))
-    if os.environ.get("DARKSCAN_UPDATE_DETECTOR_REFERENCE") == "1":
+    det = FastDetector(invisible_pdgids=(52,))
+    assert (det._packed is not None) == (chain == "compiled")
+    table = _flat(det.simulate(particles, np.random.default_rng(77)))
+    if os.environ.get("DARKSCAN_UPDATE_DETECTOR_REFERENCE") == "1" and chain == "numpy":
         np.savez_compressed(REFERENCE, **table)
     reference = dict(np.load(REFERENCE))
     assert sorted(table) == sorted(reference)
@@ -136,6 +149,63 @@ def _particles_through_awkward(batch) -> ParticleArrays:  # noqa: ANN001
         production_rho_mm=np.hypot(vx, vy), production_z_mm=vz)
 
 
+def _assert_same_tables(got: dict, expected: dict) -> None:
+    assert sorted(got) == sorted(expected)
+    for key, values in expected.items():
+        assert got[key].dtype == values.dtype and got[key].shape == values.shape, key
+        if np.issubdtype(values.dtype, np.floating):
+            # numpy's functions are the C library's on some CPUs (then the two chains agree bit for bit,
+            # as on the machines this was written on) and its own SIMD ones on others
+            np.testing.assert_allclose(got[key], values, rtol=1e-12, atol=1e-4 if key == "jets.mass" else 0.0,
+                                       err_msg=key)
+        else:
+            np.testing.assert_array_equal(got[key], values, err_msg=key)
+
+
+@pytest.mark.skipif(detector._compiled is None, reason="darkscan.gen._detector is not built")
+def test_compiled_chain_equals_the_numpy_chain(pythia_batches: list, tmp_path: Path) -> None:
+    """Same objects and the same random-number stream after the batch, on real Pythia events (a
+    filtered ZZ batch among them), the synthetic sample, and with muons left out of the jets and MET."""
+    import yaml
+
+    params = yaml.safe_load(detector.default_params_path().read_text())
+    params["met"]["include_muons"] = False
+    no_muons = tmp_path / "no_muons.yaml"
+    no_muons.write_text(yaml.safe_dump(params))
+    cases = [(FastDetector(), ParticleArrays.from_pythia_batch(batch)) for batch in pythia_batches]
+    cases += [(FastDetector(invisible_pdgids=(52,)), _synthetic_particles(120, seed=5)),
+              (FastDetector(detector.load_detector_params(no_muons), invisible_pdgids=(52,)),
+               _synthetic_particles(120, seed=6))]
+    n_muons = 0
+    for det, particles in cases:
+        rngs = np.random.default_rng(11), np.random.default_rng(11)
+        compiled = _flat(det.simulate(particles, rngs[0]))
+        packed, det._packed = det._packed, None
+        try:
+            by_numpy = _flat(det.simulate(particles, rngs[1]))
+        finally:
+            det._packed = packed
+        _assert_same_tables(compiled, by_numpy)
+        assert rngs[0].random() == rngs[1].random()  # the next batch draws the same numbers
+        n_muons += int(compiled["muons.counts"].sum())
+    assert n_muons > 50
+
+
+def test_unsorted_events_take_the_numpy_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    particles = _synthetic_particles(20, seed=3)
+    order = np.argsort(-particles.event, kind="stable")  # events in reverse: the compiled chain needs them sorted
+    shuffled = ParticleArrays(particles.n_events, particles.event[order], particles.pid[order], particles.px[order],
+                              particles.py[order], particles.pz[order], particles.e[order], particles.heavy_quarks,
+                              particles.production_rho_mm[order], particles.production_z_mm[order])
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the compiled chain was given unsorted events")
+
+    monkeypatch.setattr(FastDetector, "_chain_compiled", refuse)
+    objects = FastDetector(invisible_pdgids=(52,)).simulate(shuffled, np.random.default_rng(1))
+    assert len(objects["met"]) == 20
+
+
 def test_particles_from_layout_buffers_equal_the_awkward_path(pythia_batches: list) -> None:
     for batch in pythia_batches:
         fast, slow = ParticleArrays.from_pythia_batch(batch), _particles_through_awkward(batch)
@@ -160,12 +230,7 @@ def test_flat_clustering_equals_fastjets_awkward_interface(pythia_batches: list)
     det._jets = lambda towers, *args: seen.append(towers) or original(towers, *args)  # type: ignore[method-assign]
     for batch in pythia_batches:
         det.simulate(ParticleArrays.from_pythia_batch(batch), np.random.default_rng(1))
-    for t_event, t_pt, t_eta, _, t_px, t_py in seen:
-        order = np.argsort(t_event, kind="stable")
-        t_event, t_pt, t_eta, t_px, t_py = t_event[order], t_pt[order], t_eta[order], t_px[order], t_py[order]
-        n_events = int(t_event.max()) + 1
-        pz, e = t_pt * np.sinh(t_eta), t_pt * np.cosh(t_eta)
-        counts = np.bincount(t_event, minlength=n_events)
+    for t_px, t_py, pz, e, counts in seen:  # the jet inputs, event after event, and their number per event
         inputs = ak.unflatten(ak.zip({"px": t_px, "py": t_py, "pz": pz, "E": e}, with_name="Momentum4D"), counts)
         jets = fastjet.ClusterSequence(inputs, det._jetdef).inclusive_jets(min_pt=20.0)
         stops = np.cumsum(counts)
