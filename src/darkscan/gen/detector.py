@@ -224,30 +224,42 @@ class ParticleArrays:
             # index is sorted: one search per event boundary, not one per particle
             return np.repeat(np.arange(n, dtype=np.int64), np.diff(np.searchsorted(index, offsets)))
 
-        final = np.flatnonzero(column(record, "status") > 0)
-        pid32 = column(record, "id")
+        status, pid32 = column(record, "status"), column(record, "id")
         momentum = record.content("p")
         px, py, pz, e = (column(momentum, c) for c in ("px", "py", "pz", "e"))
-        heavy = np.flatnonzero((np.abs(pid32) == 4) | (np.abs(pid32) == 5))
-        hpx, hpy = px[heavy], py[heavy]
-        hpt = np.hypot(hpx, hpy)
         # Pythia leaves the vertex unset (None) for particles from the interaction point
         vertex = record.content("vProd").to_IndexedOptionArray64()
-        slot = np.asarray(vertex.index.data)[:total][final]
-        unset = slot < 0
-        vx, vy, vz = (np.zeros(len(slot)) for _ in range(3))
-        if len(vertex.content):
-            for values, c in zip((vx, vy, vz), ("px", "py", "pz")):
-                values[:] = np.asarray(vertex.content.content(c).data)[slot]
-                values[unset] = 0.0
-                if not np.isfinite(values).all():
-                    values[:] = np.nan_to_num(values)
+        slot = np.asarray(vertex.index.data)[:total]
+        vertex_xyz = ([np.asarray(vertex.content.content(c).data) for c in ("px", "py", "pz")]
+                      if len(vertex.content) else [np.zeros(0)] * 3)
+        heavy = np.flatnonzero((np.abs(pid32) == 4) | (np.abs(pid32) == 5))
+        if _compiled is not None:  # the same selection in one pass (_detector.c)
+            n_final = int(np.count_nonzero(status > 0))
+            event, pid = np.empty(n_final, dtype=np.int64), np.empty(n_final, dtype=np.int64)
+            fpx, fpy, fpz, fe, rho, z = (np.empty(n_final) for _ in range(6))
+            _compiled.final_particles(offsets, status, pid32, px, py, pz, e, slot, *vertex_xyz, event, pid, fpx, fpy,
+                                      fpz, fe, rho, z)
+        else:
+            final = np.flatnonzero(status > 0)
+            slot = slot[final]
+            unset = slot < 0
+            vx, vy, vz = (np.zeros(len(slot)) for _ in range(3))
+            if len(vertex.content):
+                for values, data in zip((vx, vy, vz), vertex_xyz):
+                    values[:] = data[slot]
+                    values[unset] = 0.0
+                    if not np.isfinite(values).all():
+                        values[:] = np.nan_to_num(values)
+            event, pid, fpx, fpy, fpz, fe = (event_of(final), pid32[final].astype(np.int64), px[final], py[final],
+                                             pz[final], e[final])
+            rho, z = np.hypot(vx, vy), vz
+        hpx, hpy = px[heavy], py[heavy]
+        hpt = np.hypot(hpx, hpy)
         return cls(
-            n_events=n, event=event_of(final), pid=pid32[final].astype(np.int64), px=px[final], py=py[final],
-            pz=pz[final], e=e[final],
+            n_events=n, event=event, pid=pid, px=fpx, py=fpy, pz=fpz, e=fe,
             heavy_quarks=(event_of(heavy), np.abs(pid32[heavy]).astype(np.int64), hpt,
                           _eta(hpx, hpy, pz[heavy], hpt), np.arctan2(hpy, hpx)),
-            production_rho_mm=np.hypot(vx, vy), production_z_mm=vz,
+            production_rho_mm=rho, production_z_mm=z,
         )
 
 
