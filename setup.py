@@ -39,6 +39,7 @@ setup(
         Extension(
             "darkscan.gen._antikt",
             ["src/darkscan/gen/_antikt.c"],
+            depends=["src/darkscan/gen/_buffers.h"],
             # FastJet's arithmetic has no fused multiply-adds; contracting would change the last bits
             extra_compile_args=["-O3", "-ffp-contract=off"],
             optional=True,
@@ -46,6 +47,7 @@ setup(
         *([Extension(
             "darkscan.gen._detector",
             ["src/darkscan/gen/_detector.c"],
+            depends=["src/darkscan/gen/_buffers.h"],
             # numpy's element-wise arithmetic has no fused multiply-adds either
             extra_compile_args=["-O3", "-ffp-contract=off"],
             optional=True,

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_buffers.h"
+
 static const double PI = 3.141592653589793238462643383279502884197;
 static const double TWOPI = 6.283185307179586476925286766559005768394;
 static const double MAX_RAP = 1e5;
@@ -641,17 +643,6 @@ static int64_t run(const Job *job) {
     return written;
 }
 
-static int get_buffer(PyObject *obj, Py_buffer *view, const char *format, int writable, const char *name) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) return 0;
-    if (view->itemsize != 8 || view->ndim != 1 || strcmp(view->format, format) != 0) {
-        PyErr_Format(PyExc_TypeError, "%s: a contiguous one-dimensional %s buffer is needed", name,
-                     format[0] == 'd' ? "float64" : "int64");
-        PyBuffer_Release(view);
-        return 0;
-    }
-    return 1;
-}
-
 static PyObject *cluster(PyObject *self, PyObject *args) {
     PyObject *objs[12];
     double radius, pt_min;
@@ -660,8 +651,7 @@ static PyObject *cluster(PyObject *self, PyObject *args) {
         return NULL;
     static const char *names[12] = {"px", "py", "pz", "e", "starts", "stops",
                                     "jpx", "jpy", "jpz", "je", "counts", "jet_of_input"};
-    /* int64 is 'l' on LP64 Linux/macOS and 'q' on Windows: accept the native one numpy gives */
-    const char *i64 = sizeof(long) == 8 ? "l" : "q";
+    const char *i64 = INT64_FORMAT;
     const char *formats[12] = {"d", "d", "d", "d", i64, i64, "d", "d", "d", "d", i64, i64};
     Py_buffer views[12];
     int got = 0;

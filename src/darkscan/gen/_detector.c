@@ -28,6 +28,8 @@
 
 #include "numpy/random/bitgen.h"
 
+#include "_buffers.h"
+
 double random_standard_normal(bitgen_t *bitgen_state); /* libnpyrandom: what Generator.standard_normal uses */
 
 #define PI 3.141592653589793
@@ -757,17 +759,6 @@ done:
 /* ---------------------------------------------------------------------------------------------- */
 /* Python                                                                                         */
 
-static int get_buffer(PyObject *obj, Py_buffer *view, const char *format, int writable, const char *name) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) return 0;
-    if (view->itemsize != 8 || view->ndim != 1 || strcmp(view->format, format) != 0) {
-        PyErr_Format(PyExc_TypeError, "%s: a contiguous one-dimensional %s buffer is needed", name,
-                     format[0] == 'd' ? "float64" : "int64");
-        PyBuffer_Release(view);
-        return 0;
-    }
-    return 1;
-}
-
 #define N_INPUTS 11
 #define N_OUTPUTS 23
 
@@ -782,7 +773,7 @@ static PyObject *simulate(PyObject *self, PyObject *args) {
     }
     bitgen_t *rng = PyCapsule_GetPointer(capsule, "BitGenerator");
     if (!rng) return NULL;
-    const char *i64 = sizeof(long) == 8 ? "l" : "q";
+    const char *i64 = INT64_FORMAT;
     /* output kinds: d float64, i int64 */
     static const char out_kinds[N_OUTPUTS + 1] = "ddd" "iddd" "idddi" "idddi" "ddddi" "i";
     Py_buffer views[1 + N_INPUTS + N_OUTPUTS];
@@ -857,22 +848,13 @@ static PyObject *final_particles(PyObject *self, PyObject *args) {
                           &objs[6], &objs[7], &objs[8], &objs[9], &objs[10], &objs[11], &objs[12], &objs[13], &objs[14],
                           &objs[15], &objs[16], &objs[17], &objs[18]))
         return NULL;
-    const char *i64 = sizeof(long) == 8 ? "l" : "q";
+    const char *i64 = INT64_FORMAT;
     const char *formats[N] = {i64, "i", "i", "d", "d", "d", "d", i64, "d", "d", "d",
                               i64, i64, "d", "d", "d", "d", "d", "d"};
-    Py_buffer views[N + 1];
+    Py_buffer views[N];
     int got = 0;
-    for (; got < N; got++) {
-        int writable = got >= 11;
-        if (PyObject_GetBuffer(objs[got], &views[got], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
-            break;
-        int itemsize = formats[got][0] == 'i' ? 4 : 8;
-        if (views[got].itemsize != itemsize || views[got].ndim != 1 || strcmp(views[got].format, formats[got]) != 0) {
-            PyErr_Format(PyExc_TypeError, "final_particles: argument %d has the wrong type or shape", got);
-            PyBuffer_Release(&views[got]);
-            break;
-        }
-    }
+    for (; got < N; got++)
+        if (!get_buffer(objs[got], &views[got], formats[got], got >= 11, "final_particles")) break;
     PyObject *result = NULL;
     if (got == N) {
         Py_ssize_t n_events = views[0].shape[0] - 1, total = views[1].shape[0], n_vertices = views[8].shape[0];
