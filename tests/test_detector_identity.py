@@ -206,7 +206,13 @@ def test_unsorted_events_take_the_numpy_chain(monkeypatch: pytest.MonkeyPatch) -
     assert len(objects["met"]) == 20
 
 
-def test_particles_from_layout_buffers_equal_the_awkward_path(pythia_batches: list) -> None:
+@pytest.mark.parametrize("selection", ["compiled", "numpy"])
+def test_particles_from_layout_buffers_equal_the_awkward_path(pythia_batches: list, selection: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    if selection == "numpy":
+        monkeypatch.setattr(detector, "_compiled", None)
+    elif detector._compiled is None:
+        pytest.skip("darkscan.gen._detector is not built")
     for batch in pythia_batches:
         fast, slow = ParticleArrays.from_pythia_batch(batch), _particles_through_awkward(batch)
         assert fast.n_events == slow.n_events == len(batch)
