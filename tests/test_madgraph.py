@@ -51,6 +51,62 @@ def test_plan_chunks() -> None:
                                                               (3, 900, 100)]
 
 
+_FAKE_MG5 = """
+import io, pathlib, sys, tarfile
+calls = pathlib.Path({calls!r})
+n = int(calls.read_text()) + 1 if calls.exists() else 1
+calls.write_text(str(n))
+if pathlib.Path("mg5").exists():
+    sys.exit("a used working folder: MG5's `output` would refuse it")
+pathlib.Path("mg5").mkdir()
+if n <= {failures}:
+    print("gfortran -o gensym symmetry.o idenparts.o -L../../lib/ -lgammaUPC")
+    print({message!r})
+    print("\\x1b[1;31mError detected in \\"generate_events run_01\\"")  # coloured, as MG5 prints it
+else:
+    with tarfile.open("mg5/run_01_gridpack.tar.gz", "w:gz") as archive:
+        script = b"#!/bin/sh\\n"
+        info = tarfile.TarInfo("./run.sh")
+        info.size = len(script)
+        archive.addfile(info, io.BytesIO(script))
+"""
+
+
+@pytest.mark.parametrize(("message", "failures", "calls"), [
+    ("/usr/bin/ld: ../../lib//libgammaUPC.a: error adding symbols: archive has no index; run ranlib", 1, 2),
+    ("/usr/bin/ld: ../../lib//libgammaUPC.a: error adding symbols: archive has no index; run ranlib", 2, 2),
+    ("symmetry.f:12: Error: Unclassifiable statement", 1, 1),
+])
+def test_mg5_compilation_race_is_rerun_once(tmp_path: Path, message: str, failures: int, calls: int) -> None:
+    """MG5's parallel-make race (libgammaUPC.a linked before it is indexed) gets one rerun in a fresh
+    folder; a second race, or any other compilation error, fails with the log. A stand-in MG5 plays it."""
+    home = tmp_path / "mg5"
+    (home / "bin").mkdir(parents=True)
+    counter = tmp_path / "calls"
+    (home / "bin" / "mg5_aMC").write_text(_FAKE_MG5.format(calls=str(counter), failures=failures, message=message))
+    study = load_study(_study(tmp_path, [{"name": "z", "process": "sm_znunu_jet"}], mg5_path=str(home),
+                              gridpack=True, shard_events=100))
+    task = madgraph._tasks(study, study.plan())[0]
+    logs = Path(task.point_directory) / "madgraph" / "logs"
+    if failures < calls:
+        gridpack = madgraph.run_gridpack(task, LocalExecutor(mg5=home))
+        assert gridpack.is_file() and _tarfile_names(gridpack) == ["./run.sh"]
+        assert message in (logs / "mg5-gridpack-attempt1.log").read_text()
+    else:
+        with pytest.raises(ExternalProgramError) as caught:
+            madgraph.run_gridpack(task, LocalExecutor(mg5=home))
+        assert "Error detected in" in str(caught.value) and str(logs / "mg5-gridpack.log") in str(caught.value)
+        assert not madgraph.gridpack_path(task).exists()
+    assert int(counter.read_text()) == calls
+
+
+def _tarfile_names(path: Path) -> list[str]:
+    import tarfile
+
+    with tarfile.open(path) as archive:
+        return archive.getnames()
+
+
 def test_finished_chunks_are_kept_and_other_cards_refused(tmp_path: Path) -> None:
     import dataclasses
 

@@ -53,8 +53,9 @@ IMAGE_MG5 = "/opt/MG5_aMC_v3_5_7"
 IMAGE_DELPHES = "/opt/Delphes-3.5.1"
 
 #: MG5 exits 0 when a command failed; these lines in its log say it did
-_MG5_ERROR = re.compile(r"^(Error\b.*|.*\bInvalidCmd\b.*|.*command not executed.*|.*interrupted in sub-command.*)$",
-                        re.MULTILINE)
+# MG5 colours its error lines (an ANSI escape before "Error detected in ..."): skip those codes
+_MG5_ERROR = re.compile(r"^(?:\x1b\[[0-9;]*m)*(Error\b.*|.*\bInvalidCmd\b.*|.*command not executed.*"
+                        r"|.*interrupted in sub-command.*)$", re.MULTILINE)
 
 
 def default_mg5_home() -> Path:
@@ -315,7 +316,7 @@ def log_tail(log: Path, lines: int = 15) -> str:
 
 def mg5_log_errors(text: str) -> list[str]:
     """MG5's own error lines in a log (it exits 0 after a failed command)."""
-    return [m.group(0).strip() for m in _MG5_ERROR.finditer(text)]
+    return [m.group(1).strip() for m in _MG5_ERROR.finditer(text)]
 
 
 def run_step(executor: Executor, argv: Sequence[str], *, workdir: Path, log: Path, timeout_s: float,

@@ -207,6 +207,28 @@ def _fresh(folder: Path) -> Path:
     return folder
 
 
+#: MG5 3.5.7 compiles a process folder's libraries with parallel make; now and then a subprocess links
+#: against libgammaUPC.a before its index is written ("archive has no index", seen once in CI's Slurm
+#: tier). A race, not a broken setup: a rerun in a fresh folder compiles cleanly.
+_MG5_COMPILE_RACE = "archive has no index"
+
+
+def _run_mg5(executor: Executor, script: str, work: Path, log: Path, timeout_s: float) -> None:
+    """MG5 on ``script`` in the empty folder ``work``; rerun once, in ``work`` emptied again, when the
+    failure is the compilation race above (the first attempt's log is kept beside, ``*-attempt1.log``)."""
+    for attempt in (1, 2):
+        (work / "madgraph.mg5").write_text(script, encoding="utf-8")
+        try:
+            run_step(executor, executor.mg5_command("madgraph.mg5"), workdir=work, log=log, timeout_s=timeout_s,
+                     binds=[work], mg5_log=True)
+            return
+        except ExternalProgramError:
+            if attempt == 2 or _MG5_COMPILE_RACE not in log.read_text(encoding="utf-8", errors="replace"):
+                raise
+        log.replace(log.with_name(f"{log.stem}-attempt1{log.suffix}"))
+        _fresh(work)
+
+
 def gridpack_path(task: ChunkTask) -> Path:
     """Where the point's gridpack is kept; named after the script it integrates, so a changed card never
     reuses an old gridpack."""
@@ -226,10 +248,8 @@ def run_gridpack(task: ChunkTask, executor: Executor, *, work_dir: Path | None =
     if target.is_file():
         return target
     work = _fresh(Path(work_dir or _madgraph_dir(task)) / "integrate").absolute()
-    (work / "madgraph.mg5").write_text(script, encoding="utf-8")
     log = _madgraph_dir(task) / "logs" / "mg5-gridpack.log"
-    run_step(executor, executor.mg5_command("madgraph.mg5"), workdir=work, log=log, timeout_s=task.timeout_s,
-             binds=[work], mg5_log=True)
+    _run_mg5(executor, script, work, log, task.timeout_s)
     made = work / "mg5" / "run_01_gridpack.tar.gz"
     if not made.is_file() or made.stat().st_size == 0:
         raise ExternalProgramError(f"MG5 left no gridpack ({made} is missing or empty); log {log}:\n{_tail(log)}")
@@ -249,10 +269,8 @@ def _generate_lhe(task: ChunkTask, executor: Executor, work: Path) -> Path:
     """MG5 events of this chunk in ``work``: the rendered script, or a gridpack run with the chunk's seed."""
     logs = _madgraph_dir(task) / "logs"
     if not task.gridpack:
-        (work / "madgraph.mg5").write_text(_mg5_script(task, gridpack=False), encoding="utf-8")
         log = logs / f"mg5-{task.chunk:05d}.log"
-        run_step(executor, executor.mg5_command("madgraph.mg5"), workdir=work, log=log,
-                 timeout_s=task.timeout_s, binds=[work], mg5_log=True)
+        _run_mg5(executor, _mg5_script(task, gridpack=False), work, log, task.timeout_s)
         _check_lhe(work / _LHE, log)
         return work / _LHE
     gridpack = run_gridpack(task, executor)
