@@ -13,7 +13,7 @@
    particle-level chain (compiled vs numpy, same objects), and
    building the event table — with the sum against the bare loop.
 
-Run: ``PYTHONPATH=src python benchmarks/embedded_generation.py [--events N] [--breakdown]
+Run: ``PYTHONPATH=src python benchmarks/embedded_generation.py [--events N] [--breakdown] [--numpy-chain]
 [--full-events 0] [--scaling-events 0]`` (0 skips that part).
 """
 
@@ -40,9 +40,11 @@ def _run(preset: str, seed: int) -> PythiaRun:
     return PythiaRun(recipe_for("sm_znunu_jet", {}, {"ptj": 150.0}), sqrt_s_gev=13000.0, preset=preset, seed=seed)
 
 
-def overhead(preset: str, n_events: int, rounds: int) -> None:
+def overhead(preset: str, n_events: int, rounds: int, numpy_chain: bool = False) -> None:
     bare_run, pipe_run = _run(preset, 1), _run(preset, 1)
     detector = FastDetector(invisible_pdgids=())
+    if numpy_chain:  # what the pipeline costs without the compiled chain (_detector.c)
+        detector._packed = None
     rng = np.random.default_rng(1)
     generate_events(pipe_run, detector, 50, 0, rng)  # warm-up (imports, first fastjet call)
     for _ in range(50):
@@ -61,7 +63,7 @@ def overhead(preset: str, n_events: int, rounds: int) -> None:
         generate_events(pipe_run, detector, n_events, 0, rng)
         pipe.append(time.perf_counter() - start)
         pipe_cpu.append(time.process_time() - start_cpu)
-    print(f"preset {preset:<4s}: bare pythia8mc loop {n_events / min(bare):8.1f} events/s, embedded pipeline "
+    print(f"preset {preset:<4s}{' (numpy chain)' if numpy_chain else ''}: bare pythia8mc loop {n_events / min(bare):8.1f} events/s, embedded pipeline "
           f"{n_events / min(pipe):8.1f} events/s → overhead {min(pipe) / min(bare) - 1:+.1%} (best of {rounds}; "
           f"mean of rounds {sum(pipe) / sum(bare) - 1:+.1%}; CPU time {min(pipe_cpu) / min(bare_cpu) - 1:+.1%}, "
           f"pipeline − bare {(min(pipe_cpu) - min(bare_cpu)) / n_events * 1e6:.0f} µs/event; goal ≤ +10 %)")
@@ -162,10 +164,14 @@ def main() -> None:
     parser.add_argument("--full-events", type=int, default=150, help="events per round for the full preset (0: skip)")
     parser.add_argument("--scaling-events", type=int, default=12000, help="events of the scaling runs (0: skip)")
     parser.add_argument("--breakdown", action="store_true", help="also time each step of the fast pipeline")
+    parser.add_argument("--numpy-chain", action="store_true",
+                        help="also the fast preset's overhead with the detector's numpy chain instead of the compiled one")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.events:
         overhead("fast", args.events, args.rounds)
+        if args.numpy_chain:
+            overhead("fast", args.events, args.rounds, numpy_chain=True)
     if args.breakdown:
         breakdown(args.events or 1000, args.rounds)
     if args.full_events:
