@@ -303,3 +303,22 @@ def test_clustering_falls_back_to_the_public_interface(monkeypatch: pytest.Monke
     assert direct[4][1] == 0 and direct[4].sum() >= 2 and np.any(direct[5] >= 0)
     for got, expected in zip(public, direct):
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.skipif(detector._compiled is None, reason="darkscan.gen._detector is not built")
+def test_a_card_beyond_the_compiled_limits_takes_the_numpy_chain(tmp_path: Path) -> None:
+    import yaml
+
+    params = yaml.safe_load(detector.default_params_path().read_text())
+    first = params["calorimeter"]["ecal"]["segments"][0]  # 0 < |eta| < 2.958 in 170 bins: 17 segments of 10
+    n = detector._compiled.MAX_SEGMENTS + 1
+    edges = np.linspace(first["eta_min"], first["eta_max"], n + 1)
+    params["calorimeter"]["ecal"]["segments"][:1] = [
+        {"eta_min": float(lo), "eta_max": float(hi), "n_eta": first["n_eta"] // n, "n_phi": first["n_phi"]}
+        for lo, hi in zip(edges[:-1], edges[1:])]
+    card = tmp_path / "many_segments.yaml"
+    card.write_text(yaml.safe_dump(params))
+    det = FastDetector(detector.load_detector_params(card), invisible_pdgids=(52,))
+    assert det._packed is None
+    table = _flat(det.simulate(_synthetic_particles(40, seed=8), np.random.default_rng(2)))
+    assert table["jets.counts"].sum() > 40

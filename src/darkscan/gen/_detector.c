@@ -803,7 +803,6 @@ static PyObject *simulate(PyObject *self, PyObject *args) {
         lengths_ok &= has_vertex || (views[7].shape[0] == 0 && views[8].shape[0] == 0);
         for (int q = 0; q < N_OUTPUTS; q++) {
             Py_ssize_t need = q < 3 || q == 21 ? n_events : (q >= 17 && q <= 20) || q == 22 ? 3 * n : n;
-            if (q == 21) need = n_events;
             lengths_ok &= views[1 + N_INPUTS + q].shape[0] >= need;
         }
         const int64_t *event = views[1].buf;
@@ -910,4 +909,13 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_detector", "The fast detector, compiled.", -1, methods,
                                     NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__detector(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__detector(void) {
+    PyObject *m = PyModule_Create(&module);
+    /* the parameter file's limits here (detector.py falls back to numpy beyond them) */
+    if (m && (PyModule_AddIntConstant(m, "MAX_SEGMENTS", MAX_SEGMENTS) < 0 ||
+              PyModule_AddIntConstant(m, "MAX_REGIONS", MAX_REGIONS) < 0)) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -434,7 +434,7 @@ class FastDetector:
             values.append(len(rows))
             for r in rows:
                 values.extend([r["eta_max"], *(r.get(key, 0.0) for key in keys)])
-            return len(rows) <= 16
+            return len(rows) <= _compiled.MAX_REGIONS
 
         fits = True
         tracker = spec["tracker"]
@@ -444,7 +444,7 @@ class FastDetector:
         values += [len(_CHARGE_KEYS), *_CHARGE_KEYS, *_CHARGE_VALUES]
         values += [len(self._ecal_fraction), *self._ecal_fraction, *self._ecal_fraction.values()]
         for layer in self._layers:
-            fits &= len(layer["segments"]) <= 16
+            fits &= len(layer["segments"]) <= _compiled.MAX_SEGMENTS
             values.append(len(layer["segments"]))
             for segment in layer["segments"]:
                 values.extend(segment)
@@ -555,8 +555,7 @@ class FastDetector:
         # Everything below sees only the visible particles, so it works on those alone.
         seen = np.flatnonzero(~invisible & self._produced_inside_tracker(particles))
         p = ParticleArrays(n_events=n, event=particles.event[seen], pid=particles.pid[seen], px=particles.px[seen],
-                           py=particles.py[seen], pz=particles.pz[seen], e=particles.e[seen],
-                           heavy_quarks=particles.heavy_quarks)
+                           py=particles.py[seen], pz=particles.pz[seen], e=particles.e[seen])
         abs_id = np.abs(p.pid)
         pt = np.hypot(p.px, p.py)
         eta = _eta(p.px, p.py, p.pz, pt)
